@@ -1,0 +1,37 @@
+"""Install tfrobust: `pip install -e ".[dev,jax]"` (the Makefile does this)."""
+
+from setuptools import find_packages
+from setuptools import setup
+
+setup(
+    name="tfrobust",
+    version="0.1.0",
+    description="Adversarially robust image classifiers for Keras 3: defenses, attacks, zoo.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfrobust", "tfrobust.*"]),
+    package_data={"tfrobust.data": ["sample/SHA256SUMS", "sample/*/*"]},
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.15,<3.16",
+        "tensorflow-datasets>=4.9,<5",
+        "tensorboard>=2.21,<2.22",
+        "numpy>=1.26,<3",
+        "scipy>=1.11,<2",
+        "pillow>=10,<14",
+        "pyyaml>=6,<7",
+        "matplotlib>=3.8,<4",
+        "rich>=13,<16",
+    ],
+    extras_require={
+        "jax": ["jax[cpu]>=0.4.30,<0.11"],
+        "dev": [
+            "pytest>=8,<10",
+            "pytest-xdist>=3,<4",
+            "hypothesis>=6,<7",
+            "adversarial-robustness-toolbox>=1.17,<2",
+        ],
+    },
+    entry_points={"console_scripts": ["tfrobust=tfrobust.cli.main:main"]},
+)

@@ -1,0 +1,105 @@
+"""AutoAttack: stage order, only still-correct points attacked, model re-queried."""
+
+import keras
+import numpy as np
+import pytest
+
+from tfrobust.attacks.autoattack import AutoAttack
+from tfrobust.attacks.base import Attack
+from tfrobust.attacks.ensemble import PerturbationBudgetError
+from tfrobust.attacks.ensemble import predict_labels
+
+
+def linear_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(10)])
+
+
+def batch(model, n=24, seed=0):
+    x = np.random.default_rng(seed).uniform(0.2, 0.8, (n, 6, 6, 1)).astype("float32")
+    return x, predict_labels(model, x)
+
+
+class Spy(Attack):
+    """Records the points it is given; returns `fool(x)` (not compiled)."""
+
+    def __init__(self, eps, fool):
+        super().__init__(eps)
+        self.fool, self.seen = fool, []
+
+    def __call__(self, model, x, y):
+        self.seen.append(np.asarray(x).copy())
+        return self.fool(np.asarray(x))
+
+
+def test_attacks_only_points_still_classified_correctly():
+    model = linear_model()
+    x, y = batch(model)
+    y[:5] = (y[:5] + 1) % 10  # wrong from the start: never attacked
+    # The first attack "fools" nothing (returns x), the second pushes points
+    # far in the box but within eps; only survivors reach the third.
+    first = Spy(0.2, lambda z: z)
+    second = Spy(0.2, lambda z: np.clip(z + 0.2 * np.sign(z - 0.5 + 1e-3), 0, 1))
+    third = Spy(0.2, lambda z: z)
+    x_adv, report = AutoAttack(0.2, version="custom", attacks=[first, second, third]).run(model, x, y)
+
+    assert len(first.seen[0]) == 19
+    np.testing.assert_array_equal(first.seen[0], x[5:])
+    assert len(second.seen[0]) == 19  # the first attack fooled nobody
+    fooled_by_second = (predict_labels(model, x_adv) != y)[5:].sum()
+    assert report.stages[1].n_fooled == fooled_by_second
+    assert len(third.seen[0]) == 19 - fooled_by_second
+    assert report.clean_accuracy == pytest.approx(19 / 24)
+    assert report.robust_accuracy == pytest.approx((19 - fooled_by_second) / 24)
+    # x_adv keeps x exactly where no attack succeeded.
+    still = report.robust
+    np.testing.assert_array_equal(x_adv[still], x[still])
+
+
+def test_requeries_the_model_instead_of_trusting_the_attack():
+    model = linear_model()
+    x, y = batch(model)
+    liar = Spy(0.1, lambda z: z)  # returns the clean images: fools no one
+    _, report = AutoAttack(0.1, version="custom", attacks=[liar]).run(model, x, y)
+    assert report.stages[0].n_fooled == 0 and report.robust_accuracy == 1.0
+
+
+def test_asserts_the_perturbation_budget():
+    model = linear_model()
+    x, y = batch(model)
+    cheat = Spy(0.05, lambda z: np.clip(z + 0.2, 0, 1))
+    with pytest.raises(PerturbationBudgetError, match="budget"):
+        AutoAttack(0.05, version="custom", attacks=[cheat]).run(model, x, y)
+    x[:, 0, 0, 0] = 1.0  # a bright pixel that "+ 0.01" pushes out of the box
+    y = predict_labels(model, x)
+    with pytest.raises(PerturbationBudgetError, match=r"\[0, 1\]"):
+        AutoAttack(0.05, version="custom",
+                   attacks=[Spy(0.05, lambda z: z + 0.01)]).run(model, x, y)
+
+
+@pytest.mark.jax
+def test_standard_version_runs_apgd_ce_apgd_t_then_square():
+    model = linear_model()
+    x, y = batch(model, n=16)
+    aa = AutoAttack(0.1, seed=0, apgd_steps=5, fab_steps=5, square_queries=20)
+    x_adv, report = aa.run(model, x, y)
+    names = [s.name for s in report.stages]
+    assert names[:2] == ["apgd-ce", "apgd-t"] and names[-1] == "square"
+    assert set(names) | set(report.skipped) == {"apgd-ce", "apgd-t", "fab-t", "square"}
+    assert np.abs(x_adv - x).max() <= 0.1 + 1e-6 and 0 <= x_adv.min() and x_adv.max() <= 1
+    accs = [s.robust_accuracy for s in report.stages]
+    assert accs == sorted(accs, reverse=True)
+    assert report.robust_accuracy == pytest.approx((predict_labels(model, x_adv) == y).mean())
+    attacked = [s.n_attacked for s in report.stages]
+    assert all(a - s.n_fooled == b for a, s, b in zip(attacked, report.stages, attacked[1:]))
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="version"):
+        AutoAttack(8 / 255, version="plus")
+    with pytest.raises(ValueError, match="custom"):
+        AutoAttack(8 / 255, attacks=[Spy(8 / 255, lambda z: z)])
+    with pytest.raises(ValueError, match="threat model"):
+        AutoAttack(8 / 255, version="custom",
+                   attacks=[Spy(8 / 255, lambda z: z), Spy(4 / 255, lambda z: z)])

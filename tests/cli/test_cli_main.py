@@ -1,0 +1,61 @@
+"""The `tfrobust` command line: help, data, demo."""
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from tfrobust import data
+from tfrobust.cli import main as cli
+from tfrobust.cli.options import parse_eps
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in cli.COMMANDS)])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: tfrobust" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "tfrobust.cli.main", "data", "list"],
+                            capture_output=True, text=True, check=True)
+    assert "cifar10" in result.stdout and "svhn_cropped" in result.stdout
+
+
+def test_data_prepare_reports_counts_and_source(capsys):
+    assert cli.main(["data", "prepare", "cifar10", "--data-dir", str(data.SAMPLE_DIR)]) == 0
+    out = capsys.readouterr().out
+    assert "cifar10 train: 1000 images of shape (32, 32, 3)" in out
+    assert "cifar10 test: 500 images" in out and "'CIFAR-10 (JPEG)'" in out
+    assert "images per class: 50 50 50" in out
+
+
+def test_data_errors_are_one_clear_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TFROBUST_DATA_DIR", raising=False)
+    code = cli.main(["data", "prepare", "svhn", "--data-dir", str(tmp_path), "--no-download"])
+    assert code == 2
+    assert "tfrobust data: error: Could not load 'svhn'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, value", [("8/255", 8 / 255), ("0.3", 0.3), ("0", 0.0)])
+def test_eps_accepts_numbers_and_fractions(text, value):
+    assert parse_eps(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["8", "-0.1", "1/0", "eight"])
+def test_eps_rejects_values_outside_pixel_scale(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="Received"):
+        parse_eps(text)
+
+
+def test_demo_trains_and_reports_fgsm_accuracy(capsys):
+    assert cli.main(["demo", "--eps", "0.3"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("│")[1].strip(): line.split("│")[3].strip()
+            for line in out.splitlines() if line.count("│") == 4}
+    clean, fgsm = (float(rows[k].rstrip("%")) for k in ("none (clean)", "FGSM"))
+    assert clean > 70  # one epoch on 2,000 images
+    assert fgsm < clean - 30  # an undefended model collapses under FGSM at eps 0.3

@@ -1,0 +1,111 @@
+"""CAS: channel reweighting by hand, the loss, saving, one adversarial fit step."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tfrobust import attacks
+from tfrobust import objectives
+from tfrobust.layers import CAS
+from tfrobust.layers import label_scope
+from tfrobust.training import adversarial
+
+pytestmark = pytest.mark.jax
+
+CHANNELS, CLASSES = 5, 3
+
+
+def _layer(**kwargs):
+    keras.utils.set_random_seed(0)
+    layer = CAS(CHANNELS, num_classes=CLASSES, **kwargs)
+    layer.build((None, 4, 4, CHANNELS))
+    return layer
+
+
+def _features(n=4, seed=0):
+    return np.random.default_rng(seed).random((n, 4, 4, CHANNELS)).astype("float32")
+
+
+def _head(layer, x):
+    kernel, bias = (ops.convert_to_numpy(w) for w in layer.head.weights)
+    return kernel, x.mean(axis=(1, 2)) @ kernel + bias
+
+
+def test_inference_scales_channels_by_the_predicted_class_weights():
+    layer, x = _layer(), _features()
+    kernel, logits = _head(layer, x)
+    expected = x * kernel.T[logits.argmax(axis=1)][:, None, None, :]
+    np.testing.assert_allclose(ops.convert_to_numpy(layer(x)), expected, rtol=1e-5, atol=1e-6)
+    assert layer.losses == []
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"beta": 0.5, "num_layers": 2}])
+def test_training_uses_the_true_class_and_adds_the_scaled_cross_entropy(kwargs):
+    layer, x, y = _layer(**kwargs), _features(), np.array([0, 1, 2, 1])
+    kernel, logits = _head(layer, x)
+    with label_scope(ops.convert_to_tensor(y)):
+        out = ops.convert_to_numpy(layer(x, training=True))
+    np.testing.assert_allclose(out, x * kernel.T[y][:, None, None, :], rtol=1e-5, atol=1e-6)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    cross_entropy = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[
+        np.arange(4), y].mean()
+    expected = kwargs.get("beta", 2.0) * cross_entropy / kwargs.get("num_layers", 1)
+    (loss,) = layer.losses
+    assert float(ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_vector_features_work_too():
+    layer = CAS(CHANNELS, num_classes=CLASSES)
+    x = _features()[:, 0, 0, :]
+    out = ops.convert_to_numpy(layer(x))
+    kernel, logits = _head(layer, x[:, None, None, :])
+    np.testing.assert_allclose(out, x * kernel.T[logits.argmax(axis=1)], rtol=1e-5, atol=1e-6)
+
+
+def test_training_without_labels_says_how_to_train():
+    with pytest.raises(ValueError, match="tfrobust.training.adversarial"):
+        _layer()(_features(), training=True)
+
+
+@pytest.mark.parametrize("kwargs", [{"channels": 0}, {"num_classes": 0}, {"beta": -1.0},
+                                    {"num_layers": 0}])
+def test_bad_arguments_are_rejected(kwargs):
+    with pytest.raises(ValueError, match="Received"):
+        CAS(**{"channels": CHANNELS, **kwargs})
+
+
+def _model():
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(CHANNELS, 3, padding="same", activation="relu")(inputs)
+    x = CAS.inserter(CLASSES, stages=("only",), beta=2.0)["only"]("cas", CHANNELS)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(CLASSES)(x))
+
+
+def test_one_adversarial_fit_step_updates_every_weight():
+    model = _model()
+    layer = model.get_layer("cas")
+    robust = adversarial(model, objectives.PGDAT(),
+                         attacks.PGD(eps=0.1, step_size=0.05, steps=1))
+    robust.compile(optimizer=keras.optimizers.SGD(0.1))
+    before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 8, 8, 3), dtype=np.float32), np.arange(8) % CLASSES
+    history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
+    for weight, old in zip(model.trainable_weights, before):
+        assert not np.allclose(ops.convert_to_numpy(weight), old), weight.path
+    assert history["layer_loss"][0] > 0 and layer.num_layers == 1
+
+
+def test_saved_model_reloads_with_identical_outputs(tmp_path):
+    model = _model()
+    path = str(tmp_path / "cas.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    x = np.random.default_rng(0).random((2, 8, 8, 3), dtype=np.float32)
+    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)),
+                               ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6)
+    config = model.get_layer("cas").get_config()
+    assert CAS.from_config(config).get_config() == config

@@ -1,0 +1,83 @@
+"""Recipes: every file validates; bad values are clear errors before any training."""
+
+import pathlib
+
+import pytest
+import yaml
+
+from tfrobust.recipes import RecipeError
+from tfrobust.recipes import load_recipe
+
+RECIPES = sorted((pathlib.Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_every_recipe_validates_at_paper_and_cpu_scale(path):
+    paper = load_recipe(path)
+    cpu = load_recipe(path, scale="cpu")
+    assert paper.name == cpu.name and "/" in paper.name
+    assert paper.reported, "a recipe states the numbers the paper reports"
+    assert paper.evaluation.n >= cpu.evaluation.n
+
+
+@pytest.fixture
+def recipe_file(tmp_path):
+    def write(**changes):
+        data = yaml.safe_load(RECIPES[0].read_text())
+        for key, value in changes.items():
+            node = data
+            *parents, last = key.split("__")
+            for part in parents:
+                node = node[part]
+            node[last] = value
+        path = tmp_path / "recipe.yaml"
+        path.write_text(yaml.safe_dump(data))
+        return path
+    return write
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"training__epocs": 3}, "training: unknown key 'epocs' (did you mean 'epochs'?)"),
+    ({"training__epochs": "ten"}, "training.epochs: expected an integer. Received: 'ten'"),
+    ({"evaluation__eps": 8}, "evaluation.eps: an L-inf budget is in the [0, 1] pixel scale"),
+    ({"evaluation__eps": "8/255"}, None),
+    ({"dataset__name": "cifar11"}, "unknown dataset 'cifar11' (did you mean 'cifar10'?)"),
+    ({"model__architecture": "resnet19"}, "unknown architecture 'resnet19'"),
+    ({"objective__name": "trade"}, "unknown objective 'trade' (did you mean 'trades'?)"),
+    ({"evaluation__attacks": ["autoatack"]}, "unknown attack 'autoatack'"),
+    ({"training__optimizer__learning_rate": -1}, "learning_rate: must be > 0"),
+])
+def test_bad_values_name_the_key(recipe_file, changes, message):
+    path = recipe_file(**changes)
+    if message is None:
+        assert load_recipe(path).evaluation.eps == pytest.approx(8 / 255)
+        return
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    assert message in str(error.value)
+
+
+def test_attack_arguments_are_checked_against_the_attack(recipe_file):
+    with pytest.raises(RecipeError, match=r"PGD takes no argument 'stpes' \(did you mean 'steps'\?\)"):
+        load_recipe(recipe_file(), overrides=["attack.args.stpes=3"])
+    with pytest.raises(RecipeError, match="attack.args: `eps` is in the"):
+        load_recipe(recipe_file(), overrides=["attack.args.eps=8"])
+
+
+def test_overrides_and_scales(recipe_file):
+    recipe = load_recipe(recipe_file(), scale="cpu", overrides=["training.epochs=7",
+                                                                "evaluation.attacks=[pgd]"])
+    assert recipe.training.epochs == 7 and recipe.evaluation.attacks == ["pgd"]
+    with pytest.raises(RecipeError, match="unknown scale 'gpu'"):
+        load_recipe(recipe_file(), scale="gpu")
+    with pytest.raises(RecipeError, match="--set expects key=value"):
+        load_recipe(recipe_file(), overrides=["training.epochs"])
+
+
+def test_missing_required_key(recipe_file, tmp_path):
+    data = yaml.safe_load(RECIPES[0].read_text())
+    del data["training"]
+    path = tmp_path / "missing.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RecipeError, match="training: required key is missing"):
+        load_recipe(path)

@@ -1,0 +1,18 @@
+"""Image classifiers as serialisable Keras functional models.
+
+Every model takes [0, 1] pixels (normalisation is its `"normalize"` layer),
+returns logits from a `Dense` named `"classifier"`, tags its stages with
+`Identity` layers (`stage_names(name)`, the last being `"features"`), and
+accepts `insert={stage: factory}` to place a defense layer after any stage.
+
+Example:
+    >>> from tfrobust import architectures
+    >>> model = architectures.get("resnet20", num_classes=10, width=0.25)  # doctest: +SKIP
+"""
+
+from tfrobust.architectures.insertion import Stages
+from tfrobust.architectures.normalization import Normalize
+from tfrobust.architectures.registry import get, list_names, stage_names
+from tfrobust.architectures.shortcut import ZeroPadShortcut
+
+__all__ = ["Normalize", "Stages", "ZeroPadShortcut", "get", "list_names", "stage_names"]

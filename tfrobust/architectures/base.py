@@ -1,0 +1,97 @@
+"""What every architecture shares: argument checks, the [0, 1] input with its
+normalisation layer, the shared conv/BN settings, and the Dense classifier.
+
+A builder reads as `begin(...)`, the network body tagging its stages, then
+`finish(...)`; the model outputs logits of a plain `Dense` named
+`"classifier"`.
+"""
+
+import math
+import numbers
+
+import keras
+
+from tfrobust.architectures.insertion import Stages
+from tfrobust.architectures.normalization import Normalize, resolve_stats
+
+# PyTorch's BatchNorm defaults (momentum 0.1 there is 0.9 here), as in the
+# reference implementations whose recipes we reproduce.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+def check_args(num_classes, input_shape, width):
+    """Reject bad builder arguments early; return `input_shape` as a tuple."""
+    if not _positive_int(num_classes):
+        raise ValueError(
+            f"`num_classes` must be a positive integer. Received: num_classes={num_classes!r}"
+        )
+    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
+    if shape is None or len(shape) != 3 or not all(map(_positive_int, shape)):
+        raise ValueError(
+            "`input_shape` must be (height, width, channels) of positive integers. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    if (
+        isinstance(width, bool)
+        or not isinstance(width, (int, float))
+        or not math.isfinite(width)
+        or width <= 0
+    ):
+        raise ValueError(f"`width` must be a number > 0. Received: width={width!r}")
+    return tuple(int(d) for d in shape)
+
+
+def _positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def scaled(channels, width):
+    """Channels of a layer under the `width` multiplier (at least 1)."""
+    return max(1, int(round(channels * width)))
+
+
+def conv(filters, kernel_size, name, strides=1, use_bias=False):
+    """A 'same'-padded convolution with He initialisation.
+
+    He-uniform has He-normal's variance, and JAX compiles its sampler about
+    twice as fast as the truncated normal, once per kernel shape at build.
+    """
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer="he_uniform",
+        name=name,
+    )
+
+
+def batch_norm(name):
+    return keras.layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name
+    )
+
+
+def relu(name):
+    return keras.layers.ReLU(name=name)
+
+
+def begin(arch, stage_names, num_classes, input_shape, width, insert, mean, std,
+          rgb_default="cifar10"):
+    """Check arguments; return `(inputs, normalised_inputs, stages)`."""
+    shape = check_args(num_classes, input_shape, width)
+    stages = Stages(arch, stage_names, insert)
+    mean, std = resolve_stats(mean, std, shape[-1], rgb_default)
+    inputs = keras.Input(shape=shape, name="image")
+    x = Normalize(mean, std, name="normalize")(inputs)
+    return inputs, x, stages
+
+
+def finish(arch, inputs, features, num_classes, stages):
+    """Tag `features`, apply the classifier, return the functional model."""
+    x = stages(features, "features")
+    stages.check_complete()
+    logits = keras.layers.Dense(int(num_classes), name="classifier")(x)
+    return keras.Model(inputs, logits, name=arch)

@@ -1,0 +1,117 @@
+"""One name per architecture, timm-style: `get(name, ...)` builds it.
+
+Entries are plain data (builder, stage names, defaults, description), so
+`list_names()` and `stage_names(name)` answer without building anything.
+"""
+
+import dataclasses
+
+from tfrobust.architectures import (
+    lenet,
+    mnist_cnn,
+    preact_resnet,
+    resnet9,
+    resnet_cifar,
+    resnet_imagenet,
+    resnet_small,
+    vgg,
+    wide_resnet,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A registered architecture: how to build it and what it defaults to."""
+
+    builder: object
+    stages: tuple
+    input_shape: tuple
+    num_classes: int
+    description: str
+
+
+_MNIST, _CIFAR, _IMAGENET = (28, 28, 1), (32, 32, 3), (224, 224, 3)
+
+ENTRIES = {
+    "lenet": Entry(lenet.lenet, lenet.STAGES, _MNIST, 10,
+                   "LeNet-5 (ReLU), the AALP MNIST model"),
+    "mnist_cnn": Entry(mnist_cnn.mnist_cnn, mnist_cnn.STAGES, _MNIST, 10,
+                       "Madry et al. MNIST CNN"),
+    "resnet9": Entry(resnet9.resnet9, resnet9.STAGES, _CIFAR, 10,
+                     "DAWNBench ResNet-9 (AALP SVHN)"),
+    "resnet18": Entry(resnet_cifar.resnet18, resnet_cifar.STAGES, _CIFAR, 10,
+                      "CIFAR ResNet-18"),
+    "resnet34": Entry(resnet_cifar.resnet34, resnet_cifar.STAGES, _CIFAR, 10,
+                      "CIFAR ResNet-34"),
+    "preact_resnet18": Entry(preact_resnet.preact_resnet18, preact_resnet.STAGES,
+                             _CIFAR, 10, "CIFAR PreAct ResNet-18"),
+    "resnet20": Entry(resnet_small.resnet20, resnet_small.STAGES, _CIFAR, 10,
+                      "He et al. CIFAR ResNet-20 (option-A shortcuts)"),
+    "resnet32": Entry(resnet_small.resnet32, resnet_small.STAGES, _CIFAR, 10,
+                      "He et al. CIFAR ResNet-32 (option-A shortcuts)"),
+    "resnet56": Entry(resnet_small.resnet56, resnet_small.STAGES, _CIFAR, 10,
+                      "He et al. CIFAR ResNet-56 (option-A shortcuts)"),
+    "vgg16": Entry(vgg.vgg16, vgg.STAGES, _CIFAR, 10, "CIFAR VGG-16 with BN"),
+    "wrn28_10": Entry(wide_resnet.wrn28_10, wide_resnet.STAGES, _CIFAR, 10,
+                      "WideResNet-28-10"),
+    "wrn34_10": Entry(wide_resnet.wrn34_10, wide_resnet.STAGES, _CIFAR, 10,
+                      "WideResNet-34-10"),
+    "resnet50": Entry(resnet_imagenet.resnet50, resnet_imagenet.STAGES, _IMAGENET,
+                      1000, "ImageNet ResNet-50"),
+    "resnet101": Entry(resnet_imagenet.resnet101, resnet_imagenet.STAGES, _IMAGENET,
+                       1000, "ImageNet ResNet-101"),
+    "resnet152": Entry(resnet_imagenet.resnet152, resnet_imagenet.STAGES, _IMAGENET,
+                       1000, "ImageNet ResNet-152"),
+}
+
+
+def list_names():
+    """Sorted names accepted by `get`."""
+    return sorted(ENTRIES)
+
+
+def entry(name):
+    """The `Entry` for `name`; an unknown name lists the valid ones."""
+    if name not in ENTRIES:
+        raise ValueError(
+            f"Unknown architecture {name!r}; valid names are {list_names()}. "
+            f"Received: name={name!r}"
+        )
+    return ENTRIES[name]
+
+
+def stage_names(name):
+    """The insertion points of architecture `name`, ending in "features"."""
+    return entry(name).stages
+
+
+def get(name, num_classes=None, input_shape=None, width=1.0, insert=None,
+        mean=None, std=None):
+    """Build architecture `name` as a functional Keras model returning logits.
+
+    Args:
+        name: one of `list_names()`.
+        num_classes: number of classes (default 10, 1000 for ImageNet ResNets).
+        input_shape: `(height, width, channels)` of [0, 1] images (default
+            28x28x1 for MNIST nets, 32x32x3 for CIFAR nets, 224x224x3 for
+            ImageNet ResNets).
+        width: channel multiplier; 1.0 is the published network.
+        insert: `{stage: factory}` with `factory(name, channels) -> Layer`
+            applied after that stage; stages from `stage_names(name)`.
+        mean, std: per-channel normalisation inside the model; both `None`
+            gives MNIST statistics for 1 channel, CIFAR-10 statistics for 3
+            (ImageNet statistics for the ImageNet ResNets).
+
+    Example:
+        >>> model = get("resnet20", width=0.25)  # doctest: +SKIP
+        >>> features = model.get_layer("features").output  # doctest: +SKIP
+    """
+    spec = entry(name)
+    return spec.builder(
+        num_classes=spec.num_classes if num_classes is None else num_classes,
+        input_shape=spec.input_shape if input_shape is None else input_shape,
+        width=width,
+        insert=insert,
+        mean=mean,
+        std=std,
+    )

@@ -1,0 +1,76 @@
+"""Wide ResNets (Zagoruyko & Komodakis 2016) as used by TRADES, CIFS and FSR.
+
+A 3x3 stem of 16 channels, three stages of (depth - 4) / 6 pre-activation
+blocks at 16k/32k/64k channels (k the widening factor), 1x1 projection
+shortcuts where the width changes, and a final BN-ReLU before pooling.
+WRN-28-10 has 36,479,194 parameters and WRN-34-10 46,160,474 for 10 classes.
+No dropout (the adversarial-training recipes use none).
+"""
+
+import keras
+
+from tfrobust.architectures import base
+
+STAGES = ("stem", "stage1", "stage2", "stage3", "features")
+
+
+def wide_block(x, filters, strides, name):
+    """Pre-activation block. Where the width changes the shortcut reads the
+    pre-activated input, otherwise the raw one (as in the reference code)."""
+    out = base.relu(f"{name}_relu1")(base.batch_norm(f"{name}_bn1")(x))
+    if x.shape[-1] == filters and strides == 1:
+        shortcut = x
+    else:
+        shortcut = base.conv(filters, 1, f"{name}_shortcut_conv", strides=strides)(out)
+    y = base.conv(filters, 3, f"{name}_conv1", strides=strides)(out)
+    y = base.relu(f"{name}_relu2")(base.batch_norm(f"{name}_bn2")(y))
+    y = base.conv(filters, 3, f"{name}_conv2")(y)
+    return keras.layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def wide_resnet(depth, widen_factor, num_classes=10, input_shape=(32, 32, 3),
+                width=1.0, insert=None, mean=None, std=None):
+    """WRN-`depth`-`widen_factor` returning logits.
+
+    Args:
+        depth: total depth, 6n + 4 (28, 34, ...).
+        widen_factor: the paper's k.
+        num_classes: number of classes.
+        input_shape: `(height, width, channels)` of [0, 1] images.
+        width: extra channel multiplier on every layer, stem included.
+        insert: `{stage: factory}`, stages `STAGES`; see `insertion.py`.
+            `stage3` is the last block's sum, before the final BN-ReLU.
+        mean, std: input normalisation, default by channel count.
+    """
+    if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+        raise ValueError(f"`depth` must be 6n + 4 with n >= 1. Received: depth={depth!r}")
+    if not isinstance(widen_factor, int) or widen_factor < 1:
+        raise ValueError(
+            f"`widen_factor` must be a positive integer. Received: widen_factor={widen_factor!r}"
+        )
+    arch = f"wrn{depth}_{widen_factor}"
+    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
+                                   insert, mean, std)
+    n = (depth - 4) // 6
+    x = stages(base.conv(base.scaled(16, width), 3, "stem_conv")(x), "stem")
+    for i, filters in enumerate((16, 32, 64), start=1):
+        for j in range(n):
+            strides = 2 if i > 1 and j == 0 else 1
+            x = wide_block(x, base.scaled(filters * widen_factor, width), strides,
+                           f"stage{i}_block{j + 1}")
+        x = stages(x, f"stage{i}")
+    x = base.relu("final_relu")(base.batch_norm("final_bn")(x))
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return base.finish(arch, inputs, x, num_classes, stages)
+
+
+def wrn28_10(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
+             mean=None, std=None):
+    """WRN-28-10 returning logits; arguments as `wide_resnet`."""
+    return wide_resnet(28, 10, num_classes, input_shape, width, insert, mean, std)
+
+
+def wrn34_10(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
+             mean=None, std=None):
+    """WRN-34-10 returning logits; arguments as `wide_resnet`."""
+    return wide_resnet(34, 10, num_classes, input_shape, width, insert, mean, std)

@@ -1,0 +1,34 @@
+"""Adversarial attacks: `attack(model, x, y) -> x_adv`, images in [0, 1].
+
+- `FGSM(eps)`: one signed-gradient step.
+- `PGD(eps, step_size, steps, norm, restarts, loss, random_start, targeted)`:
+  losses "ce", "cw", "dlr"; with `targeted=True`, `y` holds target classes.
+- `APGD(eps, norm, steps=100, restarts, loss="ce" | "dlr")`: AutoAttack's
+  APGD-CE / APGD-DLR (`targeted=True` again means `y` holds targets).
+- `APGDT(eps, norm, steps=100, n_target_classes=9)`: AutoAttack's APGD-T;
+  `y` holds true labels and the targets are the top other clean classes.
+
+Every attack also exposes `perturb(forward, x, y)`, a pure function that traces
+inside a compiled training step.
+
+- `Square(eps, n_queries=5000, p_init=0.8)`: score-based random search (L-inf);
+  `Square.run(model, x, y)` also returns the queries spent per image.
+- `FABT(eps, steps=100, n_target_classes=9)`: AutoAttack's FAB-T (L-inf).
+- `Ensemble([attacks])`: worst case; `.run(model, x, y) -> (x_adv, report)`.
+- `AutoAttack(eps, norm, version="standard", seed)`: APGD-CE, APGD-T, FAB-T,
+  Square on the still-robust points, the model re-queried on every example.
+"""
+
+from tfrobust.attacks.apgd import APGD
+from tfrobust.attacks.apgd import APGDT
+from tfrobust.attacks.base import Attack
+from tfrobust.attacks.fgsm import FGSM
+from tfrobust.attacks.pgd import PGD
+from tfrobust.attacks.autoattack import AutoAttack
+from tfrobust.attacks.ensemble import Ensemble
+from tfrobust.attacks.ensemble import PerturbationBudgetError
+from tfrobust.attacks.fab import FABT
+from tfrobust.attacks.square import Square
+
+__all__ = ["APGD", "APGDT", "Attack", "FGSM", "PGD"]
+__all__ += ["AutoAttack", "Ensemble", "FABT", "PerturbationBudgetError", "Square"]

@@ -1,0 +1,105 @@
+"""What every attack shares: argument checks, the [0, 1] box, the compiled call.
+
+An attack's maths lives in `perturb(forward, x, y)`, a pure function of a
+`forward(x) -> logits` callable written with `keras.ops` and
+`tfrobust.backend.value_and_grad`; its randomness comes from
+`self.seed_generator`. The same `perturb` therefore runs inside a compiled
+training step (adversarial training) and behind `attack(model, x, y)`, which
+compiles it once per model with `tfrobust.backend.compile_model_fn`.
+"""
+
+import copy
+import math
+import weakref
+
+import keras
+import numpy as np
+
+from tfrobust import backend
+
+NORMS = ("linf", "l2")
+
+
+def check_eps(eps, norm):
+    """Reject budgets outside the [0, 1] pixel scale with a message saying why."""
+    if norm not in NORMS:
+        raise ValueError(f"`norm` must be one of {NORMS}. Received: norm={norm!r}")
+    if not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"`eps` must be a finite number >= 0. Received: eps={eps!r}")
+    if norm == "linf" and eps > 1:
+        raise ValueError(
+            "`eps` is in the [0, 1] pixel scale (8/255, not 8); an L-inf budget "
+            f"above 1 means nothing. Received: eps={eps!r}"
+        )
+    return float(eps)
+
+
+def check_batch(x, y):
+    """Attacks take NHWC images in [0, 1] and integer labels of the same batch."""
+    x_shape, y_shape = tuple(x.shape), tuple(y.shape)
+    if len(x_shape) != 4:
+        raise ValueError(
+            f"Expected a batch of images of shape (N, H, W, C). Received: x.shape={x_shape}"
+        )
+    if y_shape != x_shape[:1]:
+        raise ValueError(
+            f"Expected integer labels of shape ({x_shape[0]},). Received: y.shape={y_shape}"
+        )
+    lo, hi = float(keras.ops.min(x)), float(keras.ops.max(x))
+    if lo < 0 or hi > 1:
+        raise ValueError(
+            "Images must be in [0, 1] (normalisation belongs inside the model). "
+            f"Received values in [{lo:g}, {hi:g}]"
+        )
+
+
+class Attack:
+    """Base class: validated threat model, seed generator, compiled `__call__`.
+
+    Args:
+        eps: perturbation budget in the [0, 1] pixel scale.
+        norm: `"linf"` or `"l2"`.
+        seed: integer seed of the attack's `keras.random.SeedGenerator`.
+    """
+
+    def __init__(self, eps, norm="linf", seed=None):
+        self.norm = norm
+        self.eps = check_eps(eps, norm)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._compiled = weakref.WeakKeyDictionary()
+
+    def perturb(self, forward, x, y):
+        """Return adversarial images for `forward`; subclasses implement this."""
+        raise NotImplementedError
+
+    def __call__(self, model, x, y):
+        """Attack `model` (a Keras model taking [0, 1] images) on a batch."""
+        x = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
+        y = keras.ops.convert_to_tensor(np.asarray(y, dtype="int32"))
+        check_batch(x, y)
+        if model not in self._compiled:
+            self._compiled[model] = backend.compile_model_fn(
+                model, self.perturb, state=[self.seed_generator.state]
+            )
+        return self._compiled[model](x, y)
+
+    def with_loss(self, loss_fn):
+        """A copy that ascends `loss_fn(logits, target)` instead of its own loss.
+
+        Objectives whose inner maximisation is not the attack's loss (TRADES
+        maximises a KL divergence to the clean prediction) train with such a
+        copy; `self` is left unchanged.
+        """
+        if not hasattr(self, "loss_fn"):
+            raise TypeError(f"{type(self).__name__} has no loss to replace")
+        clone = copy.copy(self)
+        clone.loss_fn = loss_fn
+        clone._compiled = weakref.WeakKeyDictionary()
+        return clone
+
+    def get_config(self):
+        return {"eps": self.eps, "norm": self.norm}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,114 @@
+"""Projected Gradient Descent (Madry et al. 2018), L-inf and L2, with restarts."""
+
+import math
+
+import keras
+from keras import ops
+
+from tfrobust import backend
+from tfrobust.attacks import losses
+from tfrobust.attacks import projections
+from tfrobust.attacks import selection
+from tfrobust.attacks.base import Attack
+
+
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
+    return value
+
+
+def uniform_ball(x, eps, norm, seed):
+    """A point drawn uniformly from the `norm` ball of radius `eps` around `x`, in [0, 1]."""
+    shape = ops.shape(x)
+    if norm == "linf":
+        delta = keras.random.uniform(shape, -eps, eps, seed=seed)
+    else:
+        # Uniform direction, radius eps * U^(1/d): uniform in volume.
+        d = math.prod(x.shape[1:])
+        direction = projections.l2_normalize(keras.random.normal(shape, seed=seed))
+        radius = eps * keras.random.uniform((shape[0],), seed=seed) ** (1.0 / d)
+        delta = direction * selection.per_example(radius, x)
+    return ops.clip(x + delta, 0.0, 1.0)
+
+
+class PGD(Attack):
+    """Iterated steepest-ascent steps on a loss, projected back onto the eps-ball.
+
+    Each restart runs `steps` steps from its own random start and returns its
+    last iterate; across restarts the first successful example is kept, else
+    the one with the highest loss (see `tfrobust.attacks.selection`).
+
+    Args:
+        eps: budget in the [0, 1] pixel scale.
+        step_size: length of each step in the attack's norm.
+        steps: number of gradient steps per restart.
+        norm: `"linf"` (signed gradient) or `"l2"` (normalised gradient).
+        restarts: independent random starts; needs `random_start=True` if > 1.
+        loss: `"ce"` (cross-entropy), `"cw"` (margin max_{j!=y} z_j - z_y) or
+            `"dlr"` (Croce & Hein 2020; targeted DLR when `targeted=True`).
+        random_start: start from a uniform point of the ball instead of `x`.
+        targeted: if True, `y` passed to the call holds *target* classes and
+            the attack succeeds when the model predicts them.
+        seed: seed of the random starts.
+
+    Example:
+        >>> x_adv = PGD(eps=8 / 255, steps=20)(model, x, y)  # doctest: +SKIP
+        >>> x_adv = PGD(eps=0.5, step_size=0.1, norm="l2", loss="dlr",
+        ...             restarts=5)(model, x, y)  # doctest: +SKIP
+
+    Reference:
+        Madry et al., "Towards Deep Learning Models Resistant to Adversarial
+        Attacks", ICLR 2018.
+    """
+
+    def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, norm="linf",
+                 restarts=1, loss="ce", random_start=True, targeted=False, seed=None):
+        super().__init__(eps, norm=norm, seed=seed)
+        if not isinstance(step_size, (int, float)) or not step_size > 0:
+            raise ValueError(f"`step_size` must be a number > 0. Received: step_size={step_size!r}")
+        self.step_size = float(step_size)
+        self.steps = check_positive_int("steps", steps)
+        self.restarts = check_positive_int("restarts", restarts)
+        if restarts > 1 and not random_start:
+            raise ValueError(
+                "Restarts without a random start repeat the same deterministic run. "
+                f"Received: restarts={restarts}, random_start=False"
+            )
+        self.loss_fn = losses.get(loss, targeted)
+        self.loss = loss
+        self.random_start = bool(random_start)
+        self.targeted = bool(targeted)
+
+    def perturb(self, forward, x, y):
+        if self.random_start:
+            starts = ops.stack(
+                [uniform_ball(x, self.eps, self.norm, self.seed_generator)
+                 for _ in range(self.restarts)]
+            )
+        else:
+            starts = ops.expand_dims(x, 0)
+
+        def total_loss(z):
+            return ops.sum(self.loss_fn(forward(z), y))
+
+        def step(_, x_adv):
+            _, grad = backend.value_and_grad(total_loss, x_adv)
+            x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, self.norm)
+            return projections.project(x_adv, x, self.eps, self.norm)
+
+        def run(i):
+            x_adv = ops.fori_loop(0, self.steps, step, ops.take(starts, i, axis=0))
+            if self.restarts == 1:  # nothing to compare: skip the extra forward pass
+                return x_adv, None, None
+            logits = forward(x_adv)
+            return (x_adv, self.loss_fn(logits, y),
+                    selection.success(logits, y, self.targeted))
+
+        x_adv, _, _ = selection.best_of(self.restarts, run)
+        return ops.stop_gradient(x_adv)
+
+    def get_config(self):
+        return {**super().get_config(), "step_size": self.step_size, "steps": self.steps,
+                "restarts": self.restarts, "loss": self.loss,
+                "random_start": self.random_start, "targeted": self.targeted}

@@ -1,0 +1,191 @@
+"""SAT's saliency initialisation, and PGD started from it (Mangla et al. 2020).
+
+For a binary classifier the smallest perturbation that flips the label points
+along minus the saliency map (the input gradient of the true logit); SAT
+uses that for every class. Each coordinate of the starting perturbation is
+random sign noise with probability alpha^t (t the training epoch, so
+training starts from noise, as PGD's own perturbations do early on) and
+otherwise the negative thresholded saliency, all scaled to eps:
+
+    delta[i] = eps * z[i]     with probability alpha^t,  z[i] in {-1, +1}
+    delta[i] = -eps * s[i]    otherwise,                 s = threshold(saliency) in {-1, +1}
+
+With `steps=0` that start is the training example (the paper's plain SAT);
+with steps it seeds PGD (PGD-SAT, and TRADES-SAT with the TRADES objective;
+see `tfrobust.saliency.sat` for the constructors and the alpha^t schedule).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from tfrobust import backend
+from tfrobust.attacks import losses
+from tfrobust.attacks import projections
+from tfrobust.attacks.base import Attack
+from tfrobust.attacks.base import check_batch
+
+
+def binarize(saliency, threshold=None):
+    """+1 where the map is at least `threshold`, else -1.
+
+    The default threshold is per image: 0 for a map with negative values
+    (signed gradients: their sign; +-1 box or mask maps: unchanged), and the
+    map's mean for a non-negative one (CAMs, absolute values: high vs low).
+    """
+    if threshold is None:
+        axes = tuple(range(1, len(saliency.shape)))
+        signed = ops.min(saliency, axis=axes, keepdims=True) < 0
+        mean = ops.mean(saliency, axis=axes, keepdims=True)
+        threshold = ops.where(signed, ops.zeros_like(mean), mean)
+    return ops.where(saliency >= threshold, 1.0, -1.0)
+
+
+def broadcast_saliency(saliency, x):
+    """A map of shape (N, H, W), (N, H, W, 1) or x's shape, broadcast to x's shape."""
+    saliency = ops.cast(saliency, x.dtype)
+    if len(saliency.shape) == 3:
+        saliency = saliency[..., None]
+    if len(saliency.shape) != 4 or tuple(saliency.shape[1:3]) != tuple(x.shape[1:3]):
+        raise ValueError(
+            f"Saliency maps must be (N, H, W), (N, H, W, 1) or shaped like the images "
+            f"{tuple(x.shape)}. Received: saliency.shape={tuple(saliency.shape)}")
+    return saliency * ops.ones_like(x)
+
+
+def sat_direction(saliency, random_fraction, seed, threshold=None):
+    """SAT's starting direction in {-1, +1}: random signs w.p. `random_fraction`, else -binarize(saliency)."""
+    shape = ops.shape(saliency)
+    signs = ops.where(keras.random.uniform(shape, seed=seed) < 0.5, -1.0, 1.0)
+    is_random = keras.random.uniform(shape, seed=seed) < random_fraction
+    return ops.where(is_random, signs, -binarize(saliency, threshold))
+
+
+def online_saliency(name):
+    """The saliency of the model being trained, `fn(forward, x, labels)`, by name."""
+    from tfrobust.saliency import gradients
+
+    methods = {"gradient": gradients.gradient_fn,
+               "smoothgrad": gradients.smoothgrad_fn,
+               "integrated_gradients": gradients.integrated_gradients_fn}
+    if name not in methods:
+        raise ValueError(
+            f"`saliency` must be one of {sorted(methods)}, a function "
+            "`fn(forward, x, labels)`, or None (maps come with the data). "
+            f"Received: saliency={name!r}")
+    return methods[name]
+
+
+class SaliencyPGD(Attack):
+    """PGD from SAT's saliency initialisation (L-inf).
+
+    The map comes with the data (`perturb(..., saliency=s)`, which
+    `AdversarialModel` passes from `{"image": x, "saliency": s}` inputs) or,
+    when the data has none, is computed from the model being trained.
+
+    Args:
+        eps: L-inf budget in the [0, 1] pixel scale.
+        step_size: PGD step size.
+        steps: PGD steps after the initialisation; 0 gives plain SAT.
+        alpha: base of the random fraction alpha^t, in (0, 1].
+        saliency: online map when the data carries none: `"gradient"`,
+            `"smoothgrad"`, `"integrated_gradients"`, a pure function
+            `fn(forward, x, labels)`, or `None` to require maps in the data.
+        threshold: value from which saliency counts as +1; `None`: 0 for
+            signed maps, each image's mean for non-negative ones (`binarize`).
+        loss: PGD's loss, `"ce"`, `"cw"` or `"dlr"` (objectives like TRADES
+            replace it through `with_loss`).
+        seed: seed of the initialisation noise.
+
+    Attributes:
+        random_fraction: the non-trainable variable holding alpha^t;
+            `set_epoch(t)` (or the `SATSchedule` callback) updates it.
+
+    Example:
+        >>> attack = SaliencyPGD(eps=8 / 255, steps=5, alpha=0.9)  # doctest: +SKIP
+        >>> attack.set_epoch(3)  # doctest: +SKIP
+        >>> x_adv = attack(model, x, y, saliency=maps)  # doctest: +SKIP
+
+    Reference:
+        Mangla et al., "On Saliency Maps and Adversarial Robustness", ECML-PKDD 2020.
+    """
+
+    def __init__(self, eps=8 / 255, step_size=2 / 255, steps=10, alpha=0.9,
+                 saliency="gradient", threshold=None, loss="ce", seed=None):
+        super().__init__(eps, norm="linf", seed=seed)
+        if not isinstance(step_size, (int, float)) or not step_size > 0:
+            raise ValueError(f"`step_size` must be a number > 0. Received: step_size={step_size!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"`steps` must be an integer >= 0. Received: steps={steps!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha <= 1:
+            raise ValueError(f"`alpha` must be a number in (0, 1]. Received: alpha={alpha!r}")
+        if threshold is not None and not isinstance(threshold, (int, float)):
+            raise ValueError(f"`threshold` must be a number or None. Received: threshold={threshold!r}")
+        self.step_size = float(step_size)
+        self.steps = steps
+        self.alpha = float(alpha)
+        self.saliency = saliency
+        self.saliency_fn = (saliency if callable(saliency) or saliency is None
+                            else online_saliency(saliency))
+        self.threshold = threshold
+        self.loss = loss
+        self.loss_fn = losses.get(loss, False)
+        self.random_fraction = keras.Variable(1.0, dtype="float32", trainable=False,
+                                              name="sat_random_fraction")
+
+    def set_epoch(self, epoch):
+        """Set the random fraction to alpha^epoch (epoch 0: all noise)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"`epoch` must be an integer >= 0. Received: epoch={epoch!r}")
+        self.random_fraction.assign(self.alpha ** epoch)
+
+    def initialise(self, forward, x, y, saliency=None):
+        """SAT's starting point x + eps * delta, in [0, 1]."""
+        if saliency is None:
+            if self.saliency_fn is None:
+                raise ValueError(
+                    "This SaliencyPGD has saliency=None: pass maps with the data, "
+                    '{"image": x, "saliency": s}, or in `perturb(..., saliency=s)`.')
+            labels = ops.cast(ops.argmax(y, axis=-1) if len(y.shape) == 2 else y, "int32")
+            saliency = ops.stop_gradient(self.saliency_fn(forward, x, labels))
+        saliency = broadcast_saliency(saliency, x)
+        direction = sat_direction(saliency, self.random_fraction.value,
+                                  self.seed_generator, self.threshold)
+        return ops.clip(x + self.eps * direction, 0.0, 1.0)
+
+    def perturb(self, forward, x, y, saliency=None):
+        start = self.initialise(forward, x, y, saliency)
+        if self.steps == 0:
+            return ops.stop_gradient(start)
+
+        def total_loss(z):
+            return ops.sum(self.loss_fn(forward(z), y))
+
+        def step(_, x_adv):
+            _, grad = backend.value_and_grad(total_loss, x_adv)
+            x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, "linf")
+            return projections.project(x_adv, x, self.eps, "linf")
+
+        return ops.stop_gradient(ops.fori_loop(0, self.steps, step, start))
+
+    def __call__(self, model, x, y, saliency=None):
+        """Attack `model` on a batch; `saliency` as in `perturb` (None: online maps)."""
+        x = ops.convert_to_tensor(np.asarray(x, dtype="float32"))
+        y = ops.convert_to_tensor(np.asarray(y, dtype="int32"))
+        check_batch(x, y)
+        per_model = self._compiled.setdefault(model, {})  # keyed by: maps given?
+        given = saliency is not None
+        if given not in per_model:
+            fn = self.perturb if given else (lambda forward, x, y: self.perturb(forward, x, y))
+            per_model[given] = backend.compile_model_fn(
+                model, fn, state=[self.seed_generator.state, self.random_fraction])
+        if not given:
+            return per_model[given](x, y)
+        return per_model[given](x, y, ops.convert_to_tensor(np.asarray(saliency, dtype="float32")))
+
+    def get_config(self):
+        saliency = self.saliency if isinstance(self.saliency, (str, type(None))) else repr(
+            self.saliency)
+        return {**super().get_config(), "step_size": self.step_size, "steps": self.steps,
+                "alpha": self.alpha, "saliency": saliency, "threshold": self.threshold,
+                "loss": self.loss}

@@ -1,0 +1,66 @@
+"""TensorFlow implementations of the backend shim (see `tfrobust.backend`)."""
+
+import tensorflow as tf
+
+
+def value_and_grad(fn, x, has_aux=False):
+    """Value of the scalar `fn(x)` and its gradient with respect to `x`.
+
+    With `has_aux=True`, `fn` returns `(scalar, aux)` and the result is
+    `((scalar, aux), grad)`, as in `jax.value_and_grad`.
+    """
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = fn(x)
+    value = out[0] if has_aux else out
+    return out, tape.gradient(value, x)
+
+
+def compile_model_fn(model, fn, state=(), jit_compile=True):
+    """Compile `fn(forward, *args)` where `forward(x)` runs `model` in inference mode.
+
+    `tf.function` reads and updates variables at call time, so the compiled
+    function always sees the current weights and advances the seed generators
+    in `state` itself. XLA (`jit_compile`) fuses the forward/backward passes.
+    """
+    del state  # tf.function tracks variable updates on its own.
+
+    def forward(x):
+        return model(x, training=False)
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def compiled(*args):
+        return fn(forward, *args)
+
+    return compiled
+
+
+def _replica_scale(loss):
+    """Each replica's gradient is summed across replicas, so scale its loss by 1/N."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss
+
+
+def train_step(model, data):
+    """One step of an `AdversarialModel`: attack, then gradient of the objective."""
+    import keras
+
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    x_adv, clean_logits = model.generate(x, y)  # outside the tape: no weight gradients
+    with tf.GradientTape() as tape:
+        loss, y_pred = model.objective_loss(x, y, x_adv, clean_logits, training=True)
+        scaled = model.optimizer.scale_loss(_replica_scale(loss))
+    gradients = tape.gradient(scaled, model.trainable_variables)
+    model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return model.compute_metrics(x, y, y_pred, sample_weight)
+
+
+def test_step(model, data):
+    """Evaluation of an `AdversarialModel` under its training attack."""
+    import keras
+
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    x_adv, clean_logits = model.generate(x, y)
+    _, y_pred = model.objective_loss(x, y, x_adv, clean_logits, training=False)
+    return model.compute_metrics(x, y, y_pred, sample_weight)

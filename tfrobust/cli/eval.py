@@ -1,0 +1,97 @@
+"""`tfrobust eval MODEL`: robust accuracy of a saved model, with a JSON/MD/PNG report.
+
+    tfrobust eval model.keras --dataset cifar10 --attacks autoattack --eps 8/255 \\
+        --n 1000 --batch-size 256 --out runs/eval
+
+MODEL is a `.keras` file of a model that takes [0, 1] images and returns
+logits. `--eps` accepts fractions ("8/255"); `--curve-eps` adds budgets to the
+accuracy-vs-epsilon plot. The report lands in OUT as `eval.json`, `eval.md`
+and `robust_accuracy.png`.
+"""
+
+import argparse
+import pathlib
+
+from tfrobust.cli.options import parse_eps
+
+
+def _eps_list(text):
+    return [parse_eps(part) for part in text.split(",") if part.strip()]
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "eval", help="evaluate a model's robustness (AutoAttack by default)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="path to a .keras model taking [0, 1] images")
+    parser.add_argument("--dataset", default="cifar10", help="a registered dataset (test split)")
+    parser.add_argument("--data-dir", help="folder with the dataset files (default $TFROBUST_DATA_DIR)")
+    parser.add_argument("--attacks", default="autoattack",
+                        help="comma-separated attack names, e.g. autoattack or apgd-ce,square")
+    parser.add_argument("--eps", type=parse_eps, default=8 / 255,
+                        help="budget in the [0, 1] pixel scale, e.g. 8/255 (default)")
+    parser.add_argument("--norm", choices=("linf", "l2"), default="linf")
+    parser.add_argument("--curve-eps", type=_eps_list, default=[],
+                        help="extra budgets for the accuracy-vs-epsilon plot, e.g. 2/255,4/255")
+    parser.add_argument("--n", type=int, default=1000, help="number of test points")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--apgd-steps", type=int, default=None,
+                        help="APGD steps of AutoAttack and APGD attacks (default 100)")
+    parser.add_argument("--square-queries", type=int, default=None,
+                        help="queries of the Square attack (default 5000)")
+    parser.add_argument("--sanity", action="store_true",
+                        help="also run the sanity checks (on up to 200 points)")
+    parser.add_argument("--out", default="runs/eval", help="output folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _attack_kwargs(args):
+    kwargs = {}
+    if args.apgd_steps is not None:
+        kwargs["autoattack"] = {"apgd_steps": args.apgd_steps}
+        for name in ("apgd-ce", "apgd-dlr", "apgd-t"):
+            kwargs[name] = {"steps": args.apgd_steps}
+    if args.square_queries is not None:
+        kwargs.setdefault("autoattack", {})["square_queries"] = args.square_queries
+        kwargs["square"] = {"n_queries": args.square_queries}
+    return kwargs
+
+
+def run(args):
+    """Load the model and the data, evaluate, write the report; return 0."""
+    import keras
+    from rich.console import Console
+
+    from tfrobust import data
+    from tfrobust.evaluation import evaluate
+    from tfrobust.evaluation import write_report
+
+    path = pathlib.Path(args.model)
+    if path.suffix != ".keras" or not path.is_file():
+        raise FileNotFoundError(f"MODEL must be an existing .keras file. Received: {args.model}")
+    if args.n is not None and args.n < 1:
+        raise ValueError(f"--n must be >= 1. Received: {args.n}")
+    console = Console()
+    model = keras.models.load_model(path, compile=False)
+    images, labels, source = data.load_uint8(args.dataset, "test", args.data_dir, download=False)
+    n = min(args.n, len(images))
+    x = images[:n].astype("float32") / 255.0
+    attacks = [name.strip() for name in args.attacks.split(",") if name.strip()]
+    summary = evaluate(
+        model, (x, labels[:n]), attacks=attacks, eps=args.eps, norm=args.norm, n=n,
+        batch_size=args.batch_size, seed=args.seed, curve_eps=args.curve_eps,
+        sanity=args.sanity, attack_kwargs=_attack_kwargs(args), model_name=path.stem,
+        dataset_name=source.report_as, progress=not args.no_progress,
+    )
+    paths = write_report(summary, args.out)
+    console.print(f"clean accuracy {100 * summary.clean_accuracy:.2f}%, "
+                  f"robust accuracy {100 * summary.robust_accuracy:.2f}% "
+                  f"({args.norm}, eps={args.eps:.6g}, n={summary.n})")
+    for check in summary.sanity:
+        if not check.passed:
+            console.print(f"[yellow]sanity check failed: {check.name}: {check.message}[/yellow]")
+    console.print(f"report: {paths['json']}, {paths['markdown']}, {paths['plot']}")
+    return 0

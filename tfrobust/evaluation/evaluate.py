@@ -1,0 +1,223 @@
+"""`evaluate`: clean, per-attack and worst-case robust accuracy of a model.
+
+Every attack runs on its own over the points the model classifies correctly;
+the model is re-queried on each adversarial example, whose perturbation is
+asserted to lie in the threat model; a point is robust in the worst case only
+if it survives every attack.
+"""
+
+import time
+
+import numpy as np
+
+from tfrobust.attacks.ensemble import Ensemble
+from tfrobust.attacks.ensemble import assert_in_budget
+from tfrobust.attacks.ensemble import attack_name
+from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.evaluation import registry
+from tfrobust.evaluation.summary import AttackResult
+from tfrobust.evaluation.summary import CurvePoint
+from tfrobust.evaluation.summary import EvalSummary
+from tfrobust.evaluation.summary import SanityCheck
+from tfrobust.evaluation.summary import ThreatModel
+from tfrobust.evaluation.summary import library_versions
+
+
+def as_arrays(data, n=None):
+    """`(x float32, y int64)`: the first `n` points of `(x, y)` or of a `tf.data.Dataset`."""
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = np.asarray(data[0], dtype="float32"), np.asarray(data[1])
+    elif hasattr(data, "as_numpy_iterator"):
+        xs, ys, count = [], [], 0
+        for xb, yb in data.as_numpy_iterator():
+            xb, yb = np.asarray(xb), np.asarray(yb)
+            if yb.ndim == 0:  # an unbatched dataset
+                xb, yb = xb[None], yb[None]
+            xs.append(xb), ys.append(yb)
+            count += len(yb)
+            if n is not None and count >= n:
+                break
+        x, y = np.concatenate(xs).astype("float32"), np.concatenate(ys)
+    else:
+        raise ValueError(
+            "`data` must be a pair (x, y) of arrays or a tf.data.Dataset of (x, y). "
+            f"Received: {type(data).__name__}"
+        )
+    if y.ndim == 2:  # one-hot labels
+        y = np.argmax(y, axis=-1)
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length. Received: {len(x)} and {len(y)}")
+    if n is not None:
+        if n > len(x):
+            raise ValueError(f"Asked for n={n} points, but the data holds {len(x)}")
+        x, y = x[:n], y[:n]
+    return x, y.astype("int64")
+
+
+def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
+    """Attack objects from names, objects, or a mix (names get `seed + i`)."""
+    if isinstance(attacks, str) or not isinstance(attacks, (list, tuple)):
+        attacks = [attacks]
+    if not attacks:
+        raise ValueError("`attacks` must name at least one attack. Received: []")
+    attack_kwargs = attack_kwargs or {}
+    built = []
+    for i, attack in enumerate(attacks):
+        if isinstance(attack, str):
+            attack = registry.make_attack(attack, eps, norm=norm, seed=seed + i,
+                                          **attack_kwargs.get(attack.lower(), {}))
+        elif abs(float(attack.eps) - eps) > 1e-12 or attack.norm != norm:
+            raise ValueError(
+                f"{attack!r} does not match the threat model norm={norm!r}, eps={eps:g}"
+            )
+        built.append(attack)
+    return built
+
+
+class _Tally:
+    """Counts over batches for one attack."""
+
+    def __init__(self, name):
+        self.name, self.robust, self.seconds, self.stages, self.skipped = name, [], 0.0, {}, ()
+
+
+def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None):
+    """Clean mask, per-attack robust masks (and tallies) over all batches."""
+    clean = np.zeros(len(x), bool)
+    tallies = [_Tally(attack_name(a)) for a in attacks]
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        correct = predict_labels(model, xb, batch_size) == yb
+        clean[start:start + len(xb)] = correct
+        for attack, tally in zip(attacks, tallies):
+            t0 = time.perf_counter()
+            if isinstance(attack, Ensemble):
+                _, report = attack.run(model, xb, yb)
+                robust = report.robust & correct
+                for stage in report.stages:
+                    counts = tally.stages.setdefault(stage.name, [0, 0, 0])
+                    counts[0] += stage.n_attacked
+                    counts[1] += stage.n_fooled
+                    counts[2] += stage.seconds
+                tally.skipped = report.skipped
+            else:
+                robust = correct.copy()
+                idx = np.flatnonzero(correct)
+                if idx.size:
+                    candidate = np.asarray(attack(model, xb[idx], yb[idx].astype("int32")))
+                    assert_in_budget(xb[idx], candidate, eps, norm, name=tally.name)
+                    robust[idx] = predict_labels(model, candidate, batch_size) == yb[idx]
+            tally.seconds += time.perf_counter() - t0
+            tally.robust.append(robust)
+        if advance is not None:
+            advance()
+    masks = [np.concatenate(t.robust) if t.robust else np.zeros(0, bool) for t in tallies]
+    return clean, masks, tallies
+
+
+def _stage_rows(tally, n, n_clean):
+    rows, remaining = [], n_clean
+    for name, (attacked, fooled, seconds) in tally.stages.items():
+        remaining -= fooled
+        rows.append({"name": name, "n_attacked": int(attacked), "n_fooled": int(fooled),
+                     "robust_accuracy": remaining / n if n else 0.0,
+                     "seconds": float(seconds)})
+    return rows
+
+
+def _progress(enabled, total):
+    if not enabled:
+        return None, (lambda: None)
+    from rich.progress import Progress
+
+    bar = Progress(transient=False)
+    task = bar.add_task("attacking batches", total=total)
+    return bar, (lambda: bar.advance(task))
+
+
+def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000,
+             batch_size=256, seed=0, curve_eps=(), sanity=False, attack_kwargs=None,
+             model_name=None, dataset_name="", progress=False):
+    """Evaluate `model` on the first `n` points of `data`; return an `EvalSummary`.
+
+    Args:
+        model: a Keras model taking [0, 1] images and returning logits.
+        data: `(x, y)` arrays or a `tf.data.Dataset` of `(x, y)`.
+        attacks: a name (`registry.list_attacks()`, e.g. `"autoattack"`), an
+            attack object, or a list of them; names are built for `eps`/`norm`.
+        eps, norm: the threat model (eps in the [0, 1] pixel scale).
+        n: number of test points (None: all of `data`).
+        batch_size: points attacked at once.
+        seed: base seed of the named attacks (attack `i` gets `seed + i`).
+        curve_eps: other budgets at which to measure the worst-case accuracy
+            for the accuracy-vs-epsilon plot (0 and `eps` are always in it).
+        sanity: run `sanity_checks` on the first `min(n, 200)` points; a dict
+            passes keyword arguments to it.
+        attack_kwargs: per-name overrides, e.g.
+            `{"autoattack": {"square_queries": 1000}}`.
+        model_name, dataset_name: labels for the report.
+        progress: show a rich progress bar over batches.
+
+    Example:
+        >>> summary = evaluate(model, (x, y), attacks="autoattack", eps=8 / 255, n=1000)  # doctest: +SKIP
+        >>> summary.robust_accuracy  # doctest: +SKIP
+    """
+    start = time.perf_counter()
+    eps = float(eps)
+    x, y = as_arrays(data, n)
+    built = build_attacks(attacks, eps, norm, seed, attack_kwargs)
+    curve_eps = sorted({float(e) for e in curve_eps} - {0.0, eps})
+    n_batches = -(-len(x) // batch_size)
+    bar, advance = _progress(progress, n_batches * (1 + len(curve_eps)))
+    if bar is not None:
+        bar.start()
+    try:
+        clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, norm, advance)
+        worst = np.logical_and.reduce([clean, *masks])
+        points = {0.0: float(clean.mean()), eps: float(worst.mean())}
+        for e in curve_eps:
+            others = [registry.with_eps(a, e, seed=seed + i) for i, a in enumerate(built)]
+            c, m, _ = _run_batches(model, x, y, others, batch_size, e, norm, advance)
+            points[e] = float(np.logical_and.reduce([c, *m]).mean())
+    finally:
+        if bar is not None:
+            bar.stop()
+    checks = []
+    if sanity:
+        from tfrobust.evaluation.sanity import sanity_checks
+
+        options = dict(sanity) if isinstance(sanity, dict) else {}
+        k = min(len(x), options.pop("n", 200))
+        result = sanity_checks(model, x[:k], y[:k], eps=eps, norm=norm, seed=seed, **options)
+        checks = list(result.checks)
+    n_points = len(x)
+    results = [
+        AttackResult(name=t.name, robust_accuracy=float(m.mean()) if n_points else 0.0,
+                     seconds=float(t.seconds), config=_jsonable(a.get_config()),
+                     stages=_stage_rows(t, n_points, int(clean.sum())),
+                     skipped=list(t.skipped))
+        for a, t, m in zip(built, tallies, masks)
+    ]
+    return EvalSummary(
+        model=model_name or getattr(model, "name", "model"), dataset=dataset_name,
+        threat_model=ThreatModel(norm=norm, eps=eps), n=n_points, seed=int(seed),
+        clean_accuracy=float(clean.mean()) if n_points else 0.0,
+        robust_accuracy=float(worst.mean()) if n_points else 0.0,
+        attacks=results,
+        curve=[CurvePoint(eps=e, robust_accuracy=a) for e, a in sorted(points.items())],
+        sanity=[c if isinstance(c, SanityCheck) else SanityCheck(**c) for c in checks],
+        wall_time_s=time.perf_counter() - start, versions=library_versions(),
+    )
+
+
+def _jsonable(value):
+    """Configs as plain JSON types (tuples to lists, NumPy scalars to Python)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)

@@ -1,0 +1,116 @@
+"""An `EvalSummary` on disk: `eval.json`, `eval.md` and `robust_accuracy.png`.
+
+JSON is written atomically (a temporary file in the same folder, then
+`os.replace`), so a crash never leaves a half-written `eval.json`; reading
+validates the schema.
+"""
+
+import json
+import os
+import pathlib
+import tempfile
+
+from tfrobust.evaluation.summary import EvalSummary
+
+
+def _atomic_write(path, write):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_json(summary, path):
+    """Write `summary` as JSON, atomically; return the path."""
+    text = json.dumps(summary.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    return _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def read_json(path):
+    """Load and validate an `eval.json` into an `EvalSummary`."""
+    with open(path, encoding="utf-8") as f:
+        return EvalSummary.from_dict(json.load(f))
+
+
+def _pct(value):
+    return f"{100 * value:.2f}%"
+
+
+def markdown(summary):
+    """A Markdown report: threat model, accuracy table, stages, sanity checks."""
+    tm = summary.threat_model
+    lines = [
+        f"# Robustness of `{summary.model}`" + (f" on {summary.dataset}" if summary.dataset else ""),
+        "",
+        f"Threat model: {tm.norm}, eps = {tm.eps:.6g} ({tm.eps * 255:.4g}/255); "
+        f"{summary.n} test points; seed {summary.seed}; {summary.wall_time_s:.1f} s.",
+        "",
+        "| attack | robust accuracy | seconds |",
+        "|---|---:|---:|",
+        f"| clean | {_pct(summary.clean_accuracy)} | |",
+    ]
+    for attack in summary.attacks:
+        lines.append(f"| {attack.name} | {_pct(attack.robust_accuracy)} | {attack.seconds:.1f} |")
+        for stage in attack.stages:
+            lines.append(f"| &nbsp;&nbsp;after {stage['name']} | "
+                         f"{_pct(stage['robust_accuracy'])} | {stage['seconds']:.1f} |")
+        if attack.skipped:
+            lines.append(f"| &nbsp;&nbsp;not run: {', '.join(attack.skipped)} | | |")
+    lines.append(f"| **worst case** | **{_pct(summary.robust_accuracy)}** | |")
+    if len(summary.curve) > 1:
+        lines += ["", "| eps | robust accuracy |", "|---:|---:|"]
+        lines += [f"| {p.eps:.6g} | {_pct(p.robust_accuracy)} |" for p in summary.curve]
+    if summary.sanity:
+        lines += ["", "## Sanity checks", "", "| check | result | detail |", "|---|---|---|"]
+        for check in summary.sanity:
+            verdict = "pass" if check.passed else "**FAIL**"
+            lines.append(f"| {check.name} | {verdict} | {check.message.replace('|', '/')} |")
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.versions.items())), ""]
+    return "\n".join(lines)
+
+
+def write_markdown(summary, path):
+    text = markdown(summary)
+    return _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def plot_accuracy_vs_eps(summary, path):
+    """PNG of worst-case robust accuracy against epsilon (Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    eps = [p.eps for p in summary.curve]
+    acc = [100 * p.robust_accuracy for p in summary.curve]
+    fig = Figure(figsize=(5, 3.5), dpi=100)
+    ax = fig.add_subplot()
+    ax.plot(eps, acc, marker="o")
+    ax.axvline(summary.threat_model.eps, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel(f"epsilon ({summary.threat_model.norm})")
+    ax.set_ylabel("robust accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{summary.model}: {', '.join(a.name for a in summary.attacks)}", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _atomic_write(path, lambda f: fig.savefig(f, format="png"))
+
+
+def write_report(summary, out_dir):
+    """Write `eval.json`, `eval.md` and `robust_accuracy.png` into `out_dir`."""
+    out_dir = pathlib.Path(out_dir)
+    return {
+        "json": write_json(summary, out_dir / "eval.json"),
+        "markdown": write_markdown(summary, out_dir / "eval.md"),
+        "plot": plot_accuracy_vs_eps(summary, out_dir / "robust_accuracy.png"),
+    }

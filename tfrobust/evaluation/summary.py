@@ -1,0 +1,177 @@
+"""The typed result of an evaluation, and its JSON schema.
+
+Numbers are numbers (epsilon is a float, never "8/255" nor null), every field
+is always present, and `EvalSummary.from_dict` refuses a dict that does not
+match the schema, so an `eval.json` that loads is an `eval.json` that is valid.
+"""
+
+import dataclasses
+import platform
+
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreatModel:
+    norm: str
+    eps: float
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackResult:
+    """One attack run on its own over the points classified correctly.
+
+    `robust_accuracy` is over all `n` points; `stages` holds an ensemble's
+    per-attack cumulative accuracies (empty for a single attack).
+    """
+
+    name: str
+    robust_accuracy: float
+    seconds: float
+    config: dict
+    stages: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class CurvePoint:
+    eps: float
+    robust_accuracy: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SanityCheck:
+    name: str
+    passed: bool
+    message: str
+    url: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSummary:
+    """What `tfrobust.evaluation.evaluate` measured, ready for `eval.json`.
+
+    `robust_accuracy` is the worst case: a point counts as robust only if it
+    survives every attack. `curve` holds the worst-case accuracy at other
+    budgets (with eps=0 the clean accuracy) for the plot.
+    """
+
+    model: str
+    dataset: str
+    threat_model: ThreatModel
+    n: int
+    seed: int
+    clean_accuracy: float
+    robust_accuracy: float
+    attacks: list
+    curve: list
+    sanity: list
+    wall_time_s: float
+    versions: dict
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        validate(data)
+        return cls(
+            model=data["model"], dataset=data["dataset"],
+            threat_model=ThreatModel(**data["threat_model"]),
+            n=data["n"], seed=data["seed"],
+            clean_accuracy=data["clean_accuracy"], robust_accuracy=data["robust_accuracy"],
+            attacks=[AttackResult(**a) for a in data["attacks"]],
+            curve=[CurvePoint(**c) for c in data["curve"]],
+            sanity=[SanityCheck(**c) for c in data["sanity"]],
+            wall_time_s=data["wall_time_s"], versions=dict(data["versions"]),
+            schema_version=data["schema_version"],
+        )
+
+
+class SchemaError(ValueError):
+    """An `eval.json` that does not match `EvalSummary`'s schema."""
+
+
+def _check(condition, where, message):
+    if not condition:
+        raise SchemaError(f"{where}: {message}")
+
+
+def _number(value, where, lo=None, hi=None):
+    _check(isinstance(value, (int, float)) and not isinstance(value, bool),
+           where, f"expected a number, got {value!r}")
+    if lo is not None:
+        _check(lo <= value <= hi, where, f"expected a value in [{lo}, {hi}], got {value!r}")
+
+
+def _fields(data, cls, where):
+    _check(isinstance(data, dict), where, f"expected an object, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    required = {f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    _check(required <= set(data), where, f"missing fields {sorted(required - set(data))}")
+    _check(set(data) <= names, where, f"unknown fields {sorted(set(data) - names)}")
+
+
+def validate(data):
+    """Raise `SchemaError` unless `data` is a valid `EvalSummary` dict."""
+    _fields(data, EvalSummary, "summary")
+    _check(data["schema_version"] == SCHEMA_VERSION, "schema_version",
+           f"expected {SCHEMA_VERSION}, got {data['schema_version']!r}")
+    for key in ("model", "dataset"):
+        _check(isinstance(data[key], str), key, f"expected a string, got {data[key]!r}")
+    _fields(data["threat_model"], ThreatModel, "threat_model")
+    _check(data["threat_model"]["norm"] in ("linf", "l2"), "threat_model.norm",
+           f"expected 'linf' or 'l2', got {data['threat_model']['norm']!r}")
+    _number(data["threat_model"]["eps"], "threat_model.eps", 0, float("inf"))
+    _check(isinstance(data["n"], int) and data["n"] >= 0, "n", f"expected an int, got {data['n']!r}")
+    _check(isinstance(data["seed"], int), "seed", f"expected an int, got {data['seed']!r}")
+    for key in ("clean_accuracy", "robust_accuracy"):
+        _number(data[key], key, 0, 1)
+    _number(data["wall_time_s"], "wall_time_s", 0, float("inf"))
+    _check(isinstance(data["attacks"], list) and data["attacks"], "attacks", "expected a non-empty list")
+    for i, attack in enumerate(data["attacks"]):
+        where = f"attacks[{i}]"
+        _fields(attack, AttackResult, where)
+        _check(isinstance(attack["name"], str), where + ".name", "expected a string")
+        _number(attack["robust_accuracy"], where + ".robust_accuracy", 0, 1)
+        _number(attack["seconds"], where + ".seconds", 0, float("inf"))
+        _check(isinstance(attack["config"], dict), where + ".config", "expected an object")
+        for j, stage in enumerate(attack.get("stages", [])):
+            _number(stage.get("robust_accuracy"), f"{where}.stages[{j}].robust_accuracy", 0, 1)
+    _check(isinstance(data["curve"], list), "curve", "expected a list")
+    for i, point in enumerate(data["curve"]):
+        _fields(point, CurvePoint, f"curve[{i}]")
+        _number(point["eps"], f"curve[{i}].eps", 0, float("inf"))
+        _number(point["robust_accuracy"], f"curve[{i}].robust_accuracy", 0, 1)
+    _check(isinstance(data["sanity"], list), "sanity", "expected a list")
+    for i, check in enumerate(data["sanity"]):
+        _fields(check, SanityCheck, f"sanity[{i}]")
+        _check(isinstance(check["passed"], bool), f"sanity[{i}].passed", "expected a boolean")
+    _check(isinstance(data["versions"], dict)
+           and all(isinstance(v, str) for v in data["versions"].values()),
+           "versions", "expected an object of strings")
+    for key in ("tfrobust", "keras", "numpy", "backend"):
+        _check(key in data["versions"], "versions", f"missing {key!r}")
+
+
+def library_versions():
+    """Versions of everything that can change a robustness number."""
+    import keras
+    import numpy
+
+    import tfrobust
+
+    versions = {"tfrobust": tfrobust.__version__, "keras": keras.__version__,
+                "numpy": numpy.__version__, "python": platform.python_version(),
+                "backend": keras.backend.backend()}
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow
+
+        versions["tensorflow"] = tensorflow.__version__
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
+    return versions

@@ -1,0 +1,141 @@
+"""Channel-wise Activation Suppressing (CAS), Bai et al., ICLR 2021.
+
+Adversarial examples activate more channels, and more uniformly, than clean
+ones. CAS learns which channels matter for each class with an auxiliary
+linear head on globally pooled features and scales each channel by the head's
+weight for the class: the true class in training, the head's predicted class
+in inference (where labels are unknown, and where attacks run). Channels with
+small or negative weights for the class are suppressed.
+
+    p   = W^T GAP(f) + b          auxiliary head, W of shape (C, K)
+    out = f * W[:, k]             k = y (training), argmax p (inference)
+    loss += beta / num_layers * CE(p, y)
+
+The CAS paper's objective is L_cls + beta/K * sum over the K CAS layers of
+CE(p_k, y), with beta = 2; `CAS.inserter` sets `num_layers` = K.
+"""
+
+import keras
+from keras import ops
+
+from tfrobust.layers.fsr import _non_negative_number
+from tfrobust.layers.fsr import _positive_int
+from tfrobust.layers.fsr import require_labels
+
+
+@keras.saving.register_keras_serializable(package="tfrobust")
+class CAS(keras.layers.Layer):
+    """Channel-wise Activation Suppressing of a feature map.
+
+    In training mode the channels are reweighted by the head's weights for the
+    true class and the auxiliary cross-entropy is added with `add_loss`; the
+    labels come from `tfrobust.layers.label_scope` (train with
+    `tfrobust.training.adversarial`). In inference mode the predicted class is
+    used and nothing is added.
+
+    Args:
+        channels: int, channels of the input (last axis).
+        num_classes: int, classes of the auxiliary head.
+        beta: float >= 0, weight of the CAS loss. Defaults to 2.0 (the paper).
+        num_layers: int, the number K of CAS layers in the model; the loss is
+            divided by it. Defaults to 1. `CAS.inserter` sets it.
+        **kwargs: `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: features `(batch, ..., channels)`, e.g. a feature map
+            `(batch, height, width, channels)`.
+        training: bool; true-class reweighting and the loss when `True`.
+
+    Example:
+        >>> from tfrobust import architectures
+        >>> from tfrobust.layers import CAS
+        >>> model = architectures.get(
+        ...     "resnet18", num_classes=10,
+        ...     insert=CAS.inserter(10, stages=("stage3", "stage4")))  # doctest: +SKIP
+
+    Reference:
+        Bai, Zeng, Jiang, Xia, Ma, Wang. "Improving Adversarial Robustness via
+        Channel-wise Activation Suppressing", ICLR 2021; code:
+        github.com/bymavis/Adv_CAS.
+    """
+
+    adds_loss = True
+
+    def __init__(self, channels, num_classes=10, beta=2.0, num_layers=1, **kwargs):
+        super().__init__(**kwargs)
+        if not _positive_int(channels):
+            raise ValueError(f"`channels` must be a positive integer. Received: channels={channels!r}")
+        if not _positive_int(num_classes):
+            raise ValueError("`num_classes` must be a positive integer. "
+                             f"Received: num_classes={num_classes!r}")
+        if not _non_negative_number(beta):
+            raise ValueError(f"`beta` must be a finite number >= 0. Received: beta={beta!r}")
+        if not _positive_int(num_layers):
+            raise ValueError("`num_layers` must be a positive integer. "
+                             f"Received: num_layers={num_layers!r}")
+        self.channels = int(channels)
+        self.num_classes = int(num_classes)
+        self.beta = float(beta)
+        self.num_layers = int(num_layers)
+        self.head = keras.layers.Dense(self.num_classes, name="cas_head")
+
+    @classmethod
+    def inserter(cls, num_classes, stages=("stage3", "stage4"), **kwargs):
+        """`insert` for `tfrobust.architectures.get`: a CAS after each of `stages`.
+
+        Sets `num_layers=len(stages)`. The default follows the CAS paper, which
+        suppresses channels in the last two blocks of ResNet-18.
+        """
+        if isinstance(stages, str) or not stages or not all(isinstance(s, str) for s in stages):
+            raise ValueError("`stages` must be a non-empty sequence of stage names. "
+                             f"Received: stages={stages!r}")
+        if len(set(stages)) != len(stages):
+            raise ValueError(f"`stages` has duplicates. Received: stages={stages!r}")
+        if "num_layers" in kwargs:
+            raise ValueError("`inserter` sets `num_layers` to len(stages). "
+                             f"Received: num_layers={kwargs['num_layers']!r}")
+
+        def factory(name, channels):
+            return cls(channels, num_classes=num_classes, num_layers=len(stages),
+                       name=name, **kwargs)
+
+        return {stage: factory for stage in stages}
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] != self.channels:
+            raise ValueError(
+                f"CAS expects features (batch, ..., {self.channels}). "
+                f"Received: input_shape={tuple(input_shape)}")
+        self.head.build((input_shape[0], self.channels))
+
+    def head_logits(self, inputs):
+        """The auxiliary head's logits on the globally pooled features."""
+        pooled = ops.mean(inputs, axis=tuple(range(1, len(inputs.shape) - 1)))
+        return self.head(pooled)
+
+    def call(self, inputs, training=False):
+        logits = self.head_logits(inputs)
+        if training:
+            labels = ops.cast(ops.reshape(require_labels(self), (-1,)), "int32")
+            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
+                labels, ops.cast(logits, "float32"), from_logits=True))
+            self.add_loss(self.beta * loss / self.num_layers)
+        else:
+            labels = ops.argmax(logits, axis=-1)
+        # Row k of W^T: the channel weights of class k, one row per example.
+        channel_weights = ops.take(ops.transpose(self.head.kernel), labels, axis=0)
+        broadcast = (-1,) + (1,) * (len(inputs.shape) - 2) + (self.channels,)
+        return inputs * ops.cast(ops.reshape(channel_weights, broadcast), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "channels": self.channels,
+            "num_classes": self.num_classes,
+            "beta": self.beta,
+            "num_layers": self.num_layers,
+        })
+        return config

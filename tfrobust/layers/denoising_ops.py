@@ -1,0 +1,121 @@
+"""The denoising operations of Xie et al. (CVPR 2019), as functions on `(N, H, W, C)` maps.
+
+`DenoisingBlock` (`denoising.py`) wraps one of these with a 1x1 conv and a
+residual. They are plain `keras.ops` functions, so each one is tested on its
+own against NumPy / SciPy and runs on every backend.
+
+Non-local means and the bilateral filter compute a weighted mean
+`y_i = 1/C(x) sum_j f(x_i, x_j) x_j`: over all positions (non-local) or over
+a `kernel_size` window (bilateral). The weightings are
+
+- "gaussian": `f = exp(theta(x_i) . phi(x_j) / sqrt(d))`, `C = sum_j f`, a
+  softmax over `j` (`d` is the embedding's channel count);
+- "dot_product": `f = theta(x_i) . phi(x_j)`, `C` = the number of positions `j`.
+
+`theta` and `phi` are embeddings of `x` (the block's 1x1 convolutions) or `x`
+itself. Local windows never read outside the map: the bilateral and mean
+filters average over the neighbours inside it (as TensorFlow's "SAME" average
+pooling does), and the median filter mirrors the map at its border (NumPy's
+"symmetric" pad), which is `scipy.ndimage.median_filter(mode="reflect")`, and
+for a 3x3 window also `mode="nearest"` (the edge value repeated).
+"""
+
+import math
+
+from keras import ops
+
+WEIGHTINGS = ("gaussian", "dot_product")
+
+
+def check_weighting(weighting):
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"`weighting` must be one of {WEIGHTINGS}. Received: weighting={weighting!r}")
+
+
+def check_kernel_size(kernel_size):
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) \
+            or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(
+            "`kernel_size` must be an odd positive integer (the window is centred). "
+            f"Received: kernel_size={kernel_size!r}"
+        )
+
+
+def nonlocal_means(x, theta=None, phi=None, weighting="gaussian"):
+    """Non-local means over all spatial positions of `x` (`(N, H, W, C)`).
+
+    Args:
+        x: the feature map averaged (the paper's `g(x) = x`).
+        theta, phi: `(N, H, W, d)` embeddings compared to weight the mean;
+            `None` uses `x`.
+        weighting: "gaussian" (softmax) or "dot_product".
+    """
+    check_weighting(weighting)
+    theta = x if theta is None else theta
+    phi = x if phi is None else phi
+    n, h, w, c = ops.shape(x)
+    d = theta.shape[-1]
+    theta = ops.reshape(theta, (-1, h * w, d))
+    phi = ops.reshape(phi, (-1, h * w, d))
+    g = ops.reshape(x, (-1, h * w, c))
+    if weighting == "gaussian":
+        affinity = ops.matmul(theta, ops.transpose(phi, (0, 2, 1))) / math.sqrt(d)
+        y = ops.matmul(ops.softmax(affinity, axis=-1), g)
+    else:
+        # theta (phi^T g) equals (theta phi^T) g without the (HW, HW) matrix.
+        y = ops.matmul(theta, ops.matmul(ops.transpose(phi, (0, 2, 1)), g)) / (h * w)
+    return ops.reshape(y, ops.shape(x))
+
+
+def bilateral_filter(x, theta=None, phi=None, weighting="gaussian", kernel_size=3):
+    """Non-local means restricted to a `kernel_size` window inside the map ("local mean")."""
+    check_weighting(weighting)
+    check_kernel_size(kernel_size)
+    theta = x if theta is None else theta
+    phi = x if phi is None else phi
+    inside = _inside(x, kernel_size)  # (1, H, W, k*k)
+    phi_j = _windows(phi, kernel_size, mode="constant")  # (N, H, W, C, k*k)
+    g_j = _windows(x, kernel_size, mode="constant")
+    affinity = ops.einsum("nhwd,nhwdk->nhwk", theta, phi_j)
+    if weighting == "gaussian":
+        affinity = affinity / math.sqrt(theta.shape[-1])
+        affinity = ops.where(inside > 0, affinity, ops.full_like(affinity, -1e9))
+        f = ops.softmax(affinity, axis=-1)
+    else:
+        f = affinity * inside / ops.sum(inside, axis=-1, keepdims=True)
+    return ops.einsum("nhwk,nhwck->nhwc", f, g_j)
+
+
+def mean_filter(x, kernel_size=3):
+    """Mean of each channel over the `kernel_size` window, counting only positions inside."""
+    check_kernel_size(kernel_size)
+    inside = _inside(x, kernel_size)
+    total = ops.sum(_windows(x, kernel_size, mode="constant"), axis=-1)
+    return total / ops.expand_dims(ops.sum(inside, axis=-1), -1)
+
+
+def median_filter(x, kernel_size=3):
+    """Median of each channel over the `kernel_size` window, the map mirrored at its border.
+
+    Taken as the smallest of the top half (`top_k`), which both backends differentiate:
+    the gradient goes to the median element, as for a sort.
+    """
+    check_kernel_size(kernel_size)
+    windows = _windows(x, kernel_size, mode="symmetric")
+    return ops.top_k(windows, (kernel_size * kernel_size + 1) // 2)[0][..., -1]
+
+
+def _windows(x, kernel_size, mode):
+    """`(N, H, W, C, k*k)`: each position's window, padded by `mode` ("constant": zeros;
+    "symmetric": mirrored, edge included)."""
+    p = kernel_size // 2
+    _, h, w, _ = ops.shape(x)
+    padded = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode=mode)
+    return ops.stack([padded[:, i:i + h, j:j + w, :]
+                      for i in range(kernel_size) for j in range(kernel_size)], axis=-1)
+
+
+def _inside(x, kernel_size):
+    """`(1, H, W, k*k)`: 1 where a window position lies inside the map."""
+    ones = ops.ones_like(x[:1, :, :, :1])
+    return _windows(ones, kernel_size, mode="constant")[:, :, :, 0, :]

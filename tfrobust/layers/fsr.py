@@ -1,0 +1,316 @@
+"""Feature Separation and Recalibration (FSR), Kim et al., CVPR 2023.
+
+Defenses such as CAS and CIFS switch off the feature activations an attack
+corrupts. FSR argues those activations still carry class cues: it separates a
+feature map into a robust part and a non-robust part with a learned soft mask,
+and recalibrates the non-robust part instead of discarding it:
+
+    r   = S(f)                                    robustness map
+    m+  = GumbelSoftmax(log s(r), log(1 - s(r)); tau),   m- = 1 - m+
+    f+  = m+ * f,   f- = m- * f
+    f~- = f- + m- * R(f-)
+    out = f+ + f~-
+
+Auxiliary losses (through a small head `aux = Dense(GAP(.))`) train S and R:
+L_sep = CE(aux(f+), y) + CE(aux(f-), y') with y' the most confident wrong
+class of aux(f-), and L_rec = CE(aux(f~-), y). The model's loss is
+L_cls + 1/|L| * sum over FSR layers of (lambda_sep L_sep + lambda_rec L_rec):
+each layer adds its own term divided by `num_layers` (|L|), which
+`FSR.inserter` sets to the number of stages it inserts at.
+"""
+
+import math
+import numbers
+
+import keras
+from keras import ops
+
+from tfrobust.layers.labels import current_labels
+
+# Keeps the uniform sample of the Gumbel noise away from 0 and 1.
+_EPSILON = 1e-7
+
+
+def _positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def _non_negative_number(value):
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+def require_labels(layer):
+    """The labels of the current `label_scope`, or a clear error naming the fix."""
+    labels = current_labels()
+    if labels is None:
+        raise ValueError(
+            f"{type(layer).__name__} layer {layer.name!r} adds a loss that needs the "
+            "batch labels in training mode. Train with "
+            "`tfrobust.training.adversarial(model, objective, attack)`, which calls the "
+            "model inside `tfrobust.layers.label_scope(y)`, or wrap the training-mode "
+            "call in `label_scope(y)` yourself. Received: no labels in scope."
+        )
+    return labels
+
+
+def _conv_net(channels, hidden_channels, name):
+    """S and R of the reference code: conv3x3-BN-ReLU twice, then conv3x3 back to C."""
+
+    def conv(filters, suffix):
+        return keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                                   kernel_initializer="he_uniform", name=f"{name}_{suffix}")
+
+    def batch_norm(suffix):
+        # PyTorch's defaults, as in the backbones (`architectures/base.py`).
+        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
+                                               name=f"{name}_{suffix}")
+
+    return keras.Sequential([
+        conv(hidden_channels, "conv1"), batch_norm("bn1"), keras.layers.ReLU(),
+        conv(hidden_channels, "conv2"), batch_norm("bn2"), keras.layers.ReLU(),
+        conv(channels, "conv3"),
+    ], name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfrobust")
+class FSR(keras.layers.Layer):
+    """Feature Separation and Recalibration of a feature map.
+
+    In training mode it adds `(lambda_sep * L_sep + lambda_rec * L_rec) /
+    num_layers` with `add_loss` and needs the batch labels: train with
+    `tfrobust.training.adversarial`, which runs training passes inside
+    `tfrobust.layers.label_scope(y)`. In inference mode (where attacks run) the
+    Gumbel noise is off, so the mask is the deterministic `sigmoid(r / tau)`,
+    as in the reference code, and no loss is added.
+
+    Ablations of the paper (Table 6, Table A6):
+    - `separation=False` ("w/o Sep"): no separation net and no mask; the whole
+      feature is recalibrated, `out = f + R(f)`, and only `L_rec` is added.
+    - `recalibration=False` ("w/o Rec"): the non-robust part is deactivated as
+      in earlier defenses, `out = f+`, and only `L_sep` is added.
+    - both off: the identity, with no weights and no loss.
+    - `mask="binary"`: a hard 0/1 mask (the rounded Gumbel sample, i.e. a
+      Bernoulli(sigmoid(r)) draw, in training; `r > 0` in inference), with
+      the soft mask's gradient (straight-through) so that S still learns.
+
+    Args:
+        channels: int, channels of the input feature map (`factory(name,
+            channels)` in `tfrobust.architectures` passes it).
+        num_classes: int >= 2, classes of the auxiliary head.
+        hidden_channels: int, width of S and R. Defaults to 64 (reference code).
+        tau: float > 0, Gumbel-softmax temperature; the mask tends to binary
+            as `tau -> 0`. Defaults to 0.1 (reference code).
+        lambda_sep: float >= 0, weight of `L_sep`. Defaults to 1.0 (reference).
+        lambda_rec: float >= 0, weight of `L_rec`. Defaults to 1.0 (reference).
+        num_layers: int, |L|, the number of FSR layers in the model; the added
+            loss is divided by it (Eq. 5). Defaults to 1. `FSR.inserter` sets it.
+        separation: bool, keep the separation stage. Defaults to `True`.
+        recalibration: bool, keep the recalibration stage. Defaults to `True`.
+        mask: `"gumbel"` (the paper) or `"binary"` (its ablation).
+        seed: int or `None`, seed of the Gumbel noise's `SeedGenerator`.
+        **kwargs: `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: feature map `(batch, height, width, channels)`.
+        training: bool; adds the losses and samples Gumbel noise when `True`.
+
+    Example:
+        >>> from tfrobust import architectures, attacks, objectives
+        >>> from tfrobust.layers import FSR
+        >>> from tfrobust.training import adversarial
+        >>> model = architectures.get(
+        ...     "resnet18", num_classes=10,
+        ...     insert=FSR.inserter(num_classes=10, stages=("stage4",)))  # doctest: +SKIP
+        >>> robust = adversarial(model, objectives.PGDAT(),
+        ...                      attacks.PGD(eps=8 / 255, steps=10))  # doctest: +SKIP
+
+    Reference:
+        Kim, Cho, Jung, Yoon. "Feature Separation and Recalibration for
+        Adversarial Robustness", CVPR 2023; code: github.com/wkim97/FSR.
+    """
+
+    adds_loss = True
+
+    def __init__(self, channels, num_classes=10, hidden_channels=64, tau=0.1,
+                 lambda_sep=1.0, lambda_rec=1.0, num_layers=1, separation=True,
+                 recalibration=True, mask="gumbel", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not _positive_int(channels):
+            raise ValueError(f"`channels` must be a positive integer. Received: channels={channels!r}")
+        if not _positive_int(num_classes) or num_classes < 2:
+            raise ValueError(
+                "`num_classes` must be an integer >= 2 (L_sep needs a wrong class). "
+                f"Received: num_classes={num_classes!r}")
+        if not _positive_int(hidden_channels):
+            raise ValueError("`hidden_channels` must be a positive integer. "
+                             f"Received: hidden_channels={hidden_channels!r}")
+        if not _non_negative_number(tau) or tau == 0:
+            raise ValueError(f"`tau` must be a finite number > 0. Received: tau={tau!r}")
+        for arg, value in (("lambda_sep", lambda_sep), ("lambda_rec", lambda_rec)):
+            if not _non_negative_number(value):
+                raise ValueError(f"`{arg}` must be a finite number >= 0. Received: {arg}={value!r}")
+        if not _positive_int(num_layers):
+            raise ValueError("`num_layers` (|L| in Eq. 5) must be a positive integer. "
+                             f"Received: num_layers={num_layers!r}")
+        for arg, value in (("separation", separation), ("recalibration", recalibration)):
+            if not isinstance(value, bool):
+                raise ValueError(f"`{arg}` must be a bool. Received: {arg}={value!r}")
+        if mask not in ("gumbel", "binary"):
+            raise ValueError(f'`mask` must be "gumbel" or "binary". Received: mask={mask!r}')
+        self.channels = int(channels)
+        self.num_classes = int(num_classes)
+        self.hidden_channels = int(hidden_channels)
+        self.tau = float(tau)
+        self.lambda_sep = float(lambda_sep)
+        self.lambda_rec = float(lambda_rec)
+        self.num_layers = int(num_layers)
+        self.separation = separation
+        self.recalibration = recalibration
+        self.mask = mask
+        self.seed = seed
+
+        self.separation_net = (_conv_net(self.channels, self.hidden_channels, "separation_net")
+                               if separation else None)
+        self.recalibration_net = (_conv_net(self.channels, self.hidden_channels,
+                                            "recalibration_net") if recalibration else None)
+        # One head for p+, p- and p~-, as in the reference code.
+        self.aux_head = (keras.layers.Dense(self.num_classes, name="aux_head")
+                         if separation or recalibration else None)
+        self.seed_generator = keras.random.SeedGenerator(seed) if separation else None
+
+    @classmethod
+    def inserter(cls, num_classes, stages=("stage4",), **kwargs):
+        """`insert` for `tfrobust.architectures.get`: an FSR after each of `stages`.
+
+        Sets `num_layers=len(stages)`, the 1/|L| of Eq. 5. The default, after
+        the last block of ResNet-18, is the paper's best position (Table A4).
+
+        Example:
+            >>> insert = FSR.inserter(10, stages=("stage3", "stage4"), tau=0.1)
+            >>> sorted(insert)
+            ['stage3', 'stage4']
+        """
+        if isinstance(stages, str) or not stages or not all(isinstance(s, str) for s in stages):
+            raise ValueError("`stages` must be a non-empty sequence of stage names. "
+                             f"Received: stages={stages!r}")
+        if len(set(stages)) != len(stages):
+            raise ValueError(f"`stages` has duplicates. Received: stages={stages!r}")
+        if "num_layers" in kwargs:
+            raise ValueError("`inserter` sets `num_layers` to len(stages). "
+                             f"Received: num_layers={kwargs['num_layers']!r}")
+
+        def factory(name, channels):
+            return cls(channels, num_classes=num_classes, num_layers=len(stages),
+                       name=name, **kwargs)
+
+        return {stage: factory for stage in stages}
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] != self.channels:
+            raise ValueError(
+                f"{type(self).__name__} expects feature maps (batch, height, width, "
+                f"{self.channels}). Received: input_shape={tuple(input_shape)}")
+        for net in (self.separation_net, self.recalibration_net):
+            if net is not None:
+                net.build(input_shape)
+        if self.aux_head is not None:
+            self.aux_head.build((input_shape[0], self.channels))
+
+    def robust_mask(self, inputs, training=False):
+        """m+ in (0, 1) (or {0, 1} for `mask="binary"`), shaped like `inputs`."""
+        logits = self.separation_net(inputs, training=training)  # r
+        if training:
+            # log s(r) - log(1 - s(r)) = r, so Eq. 2 is sigmoid((r + g1 - g2) / tau).
+            g1, g2 = self._gumbel(ops.shape(logits)), self._gumbel(ops.shape(logits))
+            logits = logits + ops.cast(g1 - g2, logits.dtype)
+        soft = ops.sigmoid(logits / self.tau)
+        if self.mask == "gumbel":
+            return soft
+        hard = ops.cast(logits > 0, soft.dtype)
+        return soft + ops.stop_gradient(hard - soft)
+
+    def _gumbel(self, shape):
+        u = keras.random.uniform(shape, minval=_EPSILON, maxval=1.0 - _EPSILON,
+                                 seed=self.seed_generator)
+        return -ops.log(-ops.log(u))
+
+    def separate(self, inputs, training=False):
+        """Every intermediate of the forward pass, for analysis (k-NN, plots).
+
+        Returns a dict of tensors shaped like `inputs`: `"robust_mask"` (m+),
+        `"robust"` (f+), `"non_robust"` (f-), `"recalibrated"` (f~-, or f-
+        without recalibration) and `"outputs"` (what `call` returns).
+        """
+        inputs = ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
+        if not self.built:
+            self.build(inputs.shape)
+        if self.separation:
+            robust_mask = self.robust_mask(inputs, training=training)
+        else:
+            robust_mask = ops.zeros_like(inputs)
+        non_robust_mask = 1.0 - robust_mask
+        robust = robust_mask * inputs
+        non_robust = non_robust_mask * inputs
+        recalibrated = non_robust
+        if self.recalibration:
+            recalibrated = non_robust + non_robust_mask * self.recalibration_net(
+                non_robust, training=training)
+        if self.recalibration:
+            outputs = robust + recalibrated if self.separation else recalibrated
+        else:
+            outputs = robust if self.separation else inputs
+        return {"robust_mask": robust_mask, "robust": robust, "non_robust": non_robust,
+                "recalibrated": recalibrated, "outputs": outputs}
+
+    def call(self, inputs, training=False):
+        parts = self.separate(inputs, training=training)
+        if training and self.aux_head is not None:
+            self.add_loss(self._loss(parts, require_labels(self), training))
+        return parts["outputs"]
+
+    def _aux_logits(self, features):
+        return self.aux_head(ops.mean(features, axis=(1, 2)))
+
+    def _loss(self, parts, labels, training):
+        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+
+        def cross_entropy(logits, target):
+            return ops.mean(keras.losses.sparse_categorical_crossentropy(
+                target, ops.cast(logits, "float32"), from_logits=True))
+
+        loss = ops.zeros((), "float32")
+        if self.separation:
+            robust_logits = self._aux_logits(parts["robust"])
+            non_robust_logits = self._aux_logits(parts["non_robust"])
+            # y': the most confident wrong class of p-.
+            true = ops.one_hot(labels, self.num_classes)
+            wrong = ops.argmax(
+                ops.where(true > 0, -1e9, ops.cast(non_robust_logits, "float32")), axis=-1)
+            separation_loss = (cross_entropy(robust_logits, labels)
+                               + cross_entropy(non_robust_logits, ops.stop_gradient(wrong)))
+            loss = loss + self.lambda_sep * separation_loss
+        if self.recalibration:
+            recalibrated_logits = self._aux_logits(parts["recalibrated"])
+            loss = loss + self.lambda_rec * cross_entropy(recalibrated_logits, labels)
+        return loss / self.num_layers
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "channels": self.channels,
+            "num_classes": self.num_classes,
+            "hidden_channels": self.hidden_channels,
+            "tau": self.tau,
+            "lambda_sep": self.lambda_sep,
+            "lambda_rec": self.lambda_rec,
+            "num_layers": self.num_layers,
+            "separation": self.separation,
+            "recalibration": self.recalibration,
+            "mask": self.mask,
+            "seed": self.seed,
+        })
+        return config

@@ -1,0 +1,98 @@
+"""Read a recipe file, apply a scale and `--set` overrides, validate everything."""
+
+import copy
+import pathlib
+
+import yaml
+
+from tfrobust.recipes import registry
+from tfrobust.recipes.schema import Recipe
+from tfrobust.recipes.validation import RecipeError
+from tfrobust.recipes.validation import from_dict
+from tfrobust.recipes.validation import suggest
+
+
+def set_dotted(data, dotted_key, value):
+    """`data["a"]["b"] = value` for "a.b", creating mappings on the way."""
+    *parents, last = dotted_key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if node is None or not isinstance(node, dict):
+            raise RecipeError(f"{dotted_key}: {part!r} is not a mapping")
+    node[last] = value
+
+
+def parse_override(text):
+    """`key=value` from the command line; the value is read as YAML (3, 0.1, true, [1, 2])."""
+    if "=" not in text:
+        raise RecipeError(f"--set expects key=value. Received: {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value)
+
+
+def apply_scale(data, scale):
+    scales = data.get("scales") or {}
+    if scale not in scales:
+        raise RecipeError(f"unknown scale {scale!r}{suggest(scale, scales)}. "
+                          f"This recipe has: {', '.join(scales) or 'none'}")
+    for key, value in scales[scale].items():
+        set_dotted(data, key, value)
+
+
+def validate(recipe):
+    """Checks that need the library: names of dataset, architecture, stages, components."""
+    from tfrobust import architectures
+    from tfrobust import data
+
+    if recipe.dataset.name not in data.list_datasets():
+        raise RecipeError(f"dataset.name: unknown dataset {recipe.dataset.name!r}"
+                          f"{suggest(recipe.dataset.name, data.list_datasets())}. "
+                          f"Valid: {', '.join(data.list_datasets())}")
+    names = architectures.list_names()
+    if recipe.model.architecture not in names:
+        raise RecipeError(f"model.architecture: unknown architecture "
+                          f"{recipe.model.architecture!r}{suggest(recipe.model.architecture, names)}. "
+                          f"Valid: {', '.join(names)}")
+    stages = architectures.stage_names(recipe.model.architecture)
+    for stage, layer in recipe.model.insert.items():
+        if stage not in stages:
+            raise RecipeError(f"model.insert: {recipe.model.architecture} has no stage {stage!r}"
+                              f"{suggest(stage, stages)}. Stages: {', '.join(stages)}")
+        cls = registry.resolve("layer", registry.LAYERS, layer.layer, f"model.insert.{stage}.layer")
+        registry.check_args(cls, layer.args, f"model.insert.{stage}.args",
+                            skip=registry.LAYER_CONTEXT)
+    from tfrobust import evaluation
+
+    for name in [*recipe.evaluation.attacks, *recipe.evaluation.attack_kwargs]:
+        if name not in evaluation.list_attacks():
+            raise RecipeError(f"evaluation.attacks: unknown attack {name!r}"
+                              f"{suggest(name, evaluation.list_attacks())}. "
+                              f"Valid: {', '.join(evaluation.list_attacks())}")
+    objective = registry.instantiate("objective", registry.OBJECTIVES, recipe.objective, "objective")
+    if recipe.attack is not None:
+        registry.instantiate("attack", registry.ATTACKS, recipe.attack, "attack")
+    elif objective.needs_adversarial:
+        raise RecipeError(f"attack: objective {recipe.objective.name!r} trains on adversarial "
+                          "examples and needs an attack")
+
+
+def load_recipe(path, scale=None, overrides=()):
+    """A validated `Recipe` from a YAML file; raises `RecipeError` before any training."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise RecipeError(f"no recipe file at {path}")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a YAML mapping")
+    data = copy.deepcopy(data)
+    if scale is not None:
+        apply_scale(data, scale)
+    for override in overrides:
+        set_dotted(data, *parse_override(override) if isinstance(override, str) else override)
+    try:
+        recipe = from_dict(Recipe, data)
+        validate(recipe)
+    except RecipeError as error:
+        raise RecipeError(f"{path}: {error}") from None
+    return recipe

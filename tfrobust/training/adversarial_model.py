@@ -1,0 +1,148 @@
+"""`AdversarialModel`: a Keras model whose `fit` trains against an attack.
+
+Each step has two phases, shared by every backend:
+1. `generate`: the model in inference mode (BatchNorm statistics untouched,
+   as in the reference implementations) and the training attack produce
+   adversarial examples; nothing is differentiated with respect to weights.
+2. `objective_loss`: training-mode passes on the images the objective needs,
+   its loss terms, plus every `add_loss` term of the model's layers (defense
+   layers such as FSR and CIFS), so any layer works with any objective. The
+   passes run inside `layers.label_scope(y)` for layers whose losses need labels.
+Only the gradient and state mechanics differ per backend
+(`tfrobust.backend.train_step`, `test_step`). Validation (`fit(validation_data=
+...)`, `evaluate`) runs the same attack, so `val_adv_accuracy` is robust
+accuracy under the training attack.
+
+Inputs may be `{"image": x, "saliency": s}` instead of images: the model sees
+`x` and the attack receives `perturb(forward, x, target, saliency=s)`, so a
+dataset can carry precomputed saliency maps to a saliency-initialised attack
+(SAT, `tfrobust.saliency.sat`).
+"""
+
+import keras
+from keras import ops
+
+from tfrobust import backend
+from tfrobust.layers.labels import label_scope
+from tfrobust.training.multi_worker import MultiWorkerFitMixin
+
+
+def split_inputs(x):
+    """`(images, saliency)` from images, or from `{"image": ..., "saliency": ...}` (SAT)."""
+    if not isinstance(x, dict):
+        return x, None
+    if "image" not in x or set(x) - {"image", "saliency"}:
+        raise ValueError('Dict inputs must be {"image": ..., "saliency": ...} (saliency '
+                         f"optional). Received keys: {sorted(x)}")
+    return x["image"], x.get("saliency")
+
+
+# `MultiWorkerFitMixin` works around keras-team/keras#20585 so that `fit` runs under
+# MultiWorkerMirroredStrategy (see `multi_worker.py`); it is inert otherwise.
+class AdversarialModel(MultiWorkerFitMixin, keras.Model):
+    """Wraps a classifier (logits out, [0, 1] images in) for adversarial training.
+
+    Args:
+        model: the Keras classifier to train.
+        objective: a `tfrobust.objectives.Objective`.
+        attack: a `tfrobust.attacks.Attack` used during training, or `None`
+            for objectives that need none (`Standard`).
+
+    Logs `loss`, `clean_accuracy`, `adv_accuracy` (accuracy on the training
+    attack's examples), each of the objective's terms and, when the model has
+    layers that add losses, their sum as `layer_loss`.
+
+    Example:
+        >>> robust = tfrobust.adversarial(model, objectives.TRADES(beta=6.0),
+        ...                               attacks.PGD(eps=8 / 255, steps=10))  # doctest: +SKIP
+        >>> robust.compile(optimizer="sgd")  # doctest: +SKIP
+        >>> robust.fit(train_ds, validation_data=val_ds, epochs=10)  # doctest: +SKIP
+    """
+
+    def __init__(self, model, objective, attack=None, **kwargs):
+        super().__init__(**kwargs)
+        if objective.needs_adversarial and attack is None:
+            raise ValueError(f"{objective!r} trains on adversarial examples: pass an attack.")
+        self.model = model
+        self.built = model.built  # its variables are the classifier's: nothing more to build
+        self.objective = objective
+        self.attack = attack
+        self.training_attack = None
+        if attack is not None:
+            inner_loss = objective.attack_loss()
+            self.training_attack = attack if inner_loss is None else attack.with_loss(inner_loss)
+            # Tracked, so the attack's random state is part of the model's state.
+            self.attack_seed_generator = self.training_attack.seed_generator
+        self.clean_accuracy = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
+        self.adv_accuracy = (keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+                             if attack is not None else None)
+        self.term_trackers = [keras.metrics.Mean(name=name) for name in objective.terms]
+        # Defense layers that `add_loss` set `adds_loss = True`; their sum is logged.
+        self.layer_loss_tracker = (
+            keras.metrics.Mean(name="layer_loss")
+            if any(getattr(layer, "adds_loss", False) for layer in model._flatten_layers())
+            else None)
+
+    def call(self, x, training=False):
+        return self.model(split_inputs(x)[0], training=training)
+
+    def generate(self, x, y):
+        """Adversarial examples and inference-mode clean logits (phase 1)."""
+        if self.training_attack is None:
+            return None, None
+        x, saliency = split_inputs(x)
+        extra = {} if saliency is None else {"saliency": saliency}
+
+        def forward(z):
+            return self.model(z, training=False)
+
+        clean_logits = forward(x)
+        target = self.objective.attack_target(y, clean_logits)
+        x_adv = self.training_attack.perturb(forward, x, target, **extra)
+        return ops.stop_gradient(x_adv), ops.stop_gradient(clean_logits)
+
+    def objective_loss(self, x, y, x_adv, clean_eval_logits, training):
+        """The total loss and what the metrics need (phase 2)."""
+        x = split_inputs(x)[0]
+        layer_losses = []
+
+        def forward(z):
+            with label_scope(y):
+                logits = self.model(z, training=training)
+            layer_losses.extend(self.model.losses)
+            return logits
+
+        clean = forward(x) if self.objective.needs_clean else None
+        adversarial = forward(x_adv) if x_adv is not None else None
+        terms = self.objective(y, clean, adversarial)
+        layer_loss = ops.sum(ops.stack(layer_losses)) if layer_losses else ops.zeros(())
+        loss = ops.sum(ops.stack(terms)) + layer_loss
+        y_pred = {"loss": loss, "terms": terms, "layer_loss": layer_loss,
+                  "adversarial": adversarial,
+                  "clean": clean if clean is not None else clean_eval_logits}
+        return loss, y_pred
+
+    def train_step(self, *args):
+        return backend.train_step(self, *args)
+
+    def test_step(self, *args):
+        return backend.test_step(self, *args)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the loss, accuracy and term trackers from `objective_loss`'s `y_pred`."""
+        batch_size = ops.shape(y)[0]
+        self._loss_tracker.update_state(y_pred["loss"], sample_weight=batch_size)
+        self.clean_accuracy.update_state(y, y_pred["clean"])
+        if self.adv_accuracy is not None:
+            self.adv_accuracy.update_state(y, y_pred["adversarial"])
+        for tracker, value in zip(self.term_trackers, y_pred["terms"]):
+            tracker.update_state(value, sample_weight=batch_size)
+        if self.layer_loss_tracker is not None:
+            self.layer_loss_tracker.update_state(y_pred["layer_loss"], sample_weight=batch_size)
+        main = y_pred["adversarial"] if y_pred["adversarial"] is not None else y_pred["clean"]
+        return super().compute_metrics(x, y, main, sample_weight)
+
+
+def adversarial(model, objective, attack=None):
+    """`AdversarialModel(model, objective, attack)`: see its docstring."""
+    return AdversarialModel(model, objective, attack)

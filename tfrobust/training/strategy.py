@@ -1,0 +1,92 @@
+"""`make_strategy(name)`: the `tf.distribute` strategy a training run uses.
+
+`"auto"` picks what the hardware and the launcher ask for, so one script runs
+unchanged on a laptop, a multi-GPU host and a cluster: MultiWorkerMirrored
+when `TF_CONFIG` names several workers (each process of a multi-machine job),
+Mirrored on a host with several GPUs, else the default strategy. Create the
+strategy first thing in the program: MultiWorkerMirroredStrategy must exist
+before TensorFlow runs any op. Build and compile the model under
+`strategy.scope()`; `AdversarialModel.fit` then works with every strategy here
+(multi-worker through `tfrobust.training.multi_worker`).
+
+TensorFlow backend only. On JAX, use Keras's own data parallelism:
+`keras.distribution.initialize()` (one call per process, for multi-process
+jobs) then `keras.distribution.set_distribution(keras.distribution.DataParallel())`.
+"""
+
+import json
+import os
+
+import keras
+
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+
+
+def resolve_strategy_name(name="auto", tf_config=None, num_gpus=None):
+    """The concrete strategy `make_strategy(name)` builds: `name` itself unless `"auto"`.
+
+    Args:
+        name: one of `STRATEGIES`.
+        tf_config: the `TF_CONFIG` JSON string; read from the environment if `None`.
+        num_gpus: visible GPUs; asked of TensorFlow if `None`.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: name={name!r}")
+    if name != "auto":
+        return name
+    if tf_config is None:
+        tf_config = os.environ.get("TF_CONFIG", "")
+    if _num_workers(tf_config) > 1:
+        return "multi_worker"
+    if num_gpus is None:
+        import tensorflow as tf
+
+        num_gpus = len(tf.config.list_physical_devices("GPU"))
+    return "mirrored" if num_gpus > 1 else "default"
+
+
+def make_strategy(name="auto"):
+    """A `tf.distribute.Strategy`: `"auto"`, `"default"`, `"mirrored"` or `"multi_worker"`.
+
+    `"auto"` resolves as `resolve_strategy_name` says; the other names force
+    one strategy (`"mirrored"` uses every local GPU, or the CPU without one;
+    `"multi_worker"` reads the cluster from `TF_CONFIG`, or runs one local
+    worker without it).
+
+    Example:
+        >>> strategy = make_strategy()  # doctest: +SKIP
+        >>> with strategy.scope():  # doctest: +SKIP
+        ...     robust = tfrobust.adversarial(model, objectives.PGDAT(), attacks.PGD())
+        ...     robust.compile(optimizer="sgd")
+        >>> robust.fit(train_ds, epochs=10)  # doctest: +SKIP
+    """
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "`make_strategy` builds tf.distribute strategies, for the TensorFlow backend. "
+            "On JAX, call `keras.distribution.initialize()` in each process of a "
+            "multi-process job, then `keras.distribution.set_distribution("
+            "keras.distribution.DataParallel())`. "
+            f"Received: KERAS_BACKEND={keras.backend.backend()!r}, name={name!r}")
+    import tensorflow as tf
+
+    resolved = resolve_strategy_name(name)
+    if resolved == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if resolved == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _num_workers(tf_config):
+    """Processes that train in a `TF_CONFIG` cluster (a chief trains like a worker)."""
+    if not tf_config:
+        return 0
+    try:
+        cluster = json.loads(tf_config).get("cluster", {})
+    except (ValueError, AttributeError):
+        raise ValueError(
+            "TF_CONFIG must be a JSON object such as "
+            '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+            '"task": {"type": "worker", "index": 0}}. '
+            f"Received: TF_CONFIG={tf_config!r}") from None
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))

@@ -1,0 +1,68 @@
+"""A zoo entry: one folder per model, named by its ID `<dataset>/<model>`.
+
+    models/<dataset>/<model>/
+        model.keras      weights and architecture (absent when the weights are remote)
+        weights.json     {"file", "sha256", "url"}: checksum, and where to download from
+        recipe.yaml      the resolved recipe it was trained with
+        eval.json        written by `tfrobust.evaluation` (typed schema)
+        MODEL_CARD.md    threat model, recipe, results beside the paper's numbers
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+
+import yaml
+
+WEIGHTS = "model.keras"
+WEIGHTS_INFO = "weights.json"
+RECIPE = "recipe.yaml"
+EVAL = "eval.json"
+CARD = "MODEL_CARD.md"
+
+
+def models_dir():
+    """`$TFROBUST_MODELS_DIR`, else the `models/` folder of this checkout."""
+    default = pathlib.Path(__file__).resolve().parents[2] / "models"
+    return pathlib.Path(os.environ.get("TFROBUST_MODELS_DIR", default))
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """What the zoo knows about one model, read from its folder."""
+
+    name: str
+    path: pathlib.Path
+    dataset: str
+    threat_model: str  # e.g. "Linf" or "L2"
+    eps: float
+    clean_accuracy: float
+    robust_accuracy: float
+    n: int
+    reported: dict
+    recipe: dict
+    report_as: str
+
+    @classmethod
+    def read(cls, path, name):
+        from tfrobust.evaluation.summary import EvalSummary
+
+        summary = EvalSummary.from_dict(json.loads((path / EVAL).read_text()))
+        recipe = yaml.safe_load((path / RECIPE).read_text())
+        return cls(name=name, path=path, dataset=recipe["dataset"]["name"],
+                   threat_model=summary.threat_model.norm.capitalize(),
+                   eps=summary.threat_model.eps, clean_accuracy=summary.clean_accuracy,
+                   robust_accuracy=summary.robust_accuracy, n=summary.n,
+                   reported=recipe.get("reported") or {}, recipe=recipe,
+                   report_as=summary.dataset)
+
+
+def find_entries(root=None):
+    """Every entry below `root` (default `models_dir()`), keyed by ID."""
+    root = pathlib.Path(root) if root is not None else models_dir()
+    entries = {}
+    for eval_file in sorted(root.glob(f"*/*/{EVAL}")):
+        name = eval_file.parent.relative_to(root).as_posix()
+        entries[name] = Entry.read(eval_file.parent, name)
+    return entries
