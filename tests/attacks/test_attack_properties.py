@@ -13,8 +13,10 @@ pytestmark = pytest.mark.jax
 # Float32 rounding of x + eps; anything larger is a real violation.
 TOL = 1e-6
 
-PROPERTY = settings(max_examples=6, deadline=None, derandomize=True,
+# Each example compiles a fresh attack for a fresh model: few examples, each costly.
+PROPERTY = settings(max_examples=5, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(PROPERTY, max_examples=3)
 
 
 @st.composite
@@ -79,7 +81,7 @@ def test_pgd_l2(problem, loss, restarts):
     check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, "l2")
 
 
-@PROPERTY
+@FEW
 @given(problems(max_eps=3.0), st.sampled_from(["linf", "l2"]), st.sampled_from(["ce", "dlr"]))
 def test_apgd(problem, norm, loss):
     x, y, eps, seed = problem
@@ -88,7 +90,7 @@ def test_apgd(problem, norm, loss):
     check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, norm)
 
 
-@PROPERTY
+@FEW
 @given(problems(), st.sampled_from(["linf", "l2"]))
 def test_apgdt(problem, norm):
     x, y, eps, seed = problem

@@ -42,7 +42,8 @@ def test_attacks_only_points_still_classified_correctly():
     first = Spy(0.2, lambda z: z)
     second = Spy(0.2, lambda z: np.clip(z + 0.2 * np.sign(z - 0.5 + 1e-3), 0, 1))
     third = Spy(0.2, lambda z: z)
-    x_adv, report = AutoAttack(0.2, version="custom", attacks=[first, second, third]).run(model, x, y)
+    aa = AutoAttack(0.2, version="custom", attacks=[first, second, third])
+    x_adv, report = aa.run(model, x, y)
 
     assert len(first.seen[0]) == 19
     np.testing.assert_array_equal(first.seen[0], x[5:])

@@ -52,8 +52,8 @@ def test_zero_budget_returns_the_input():
 @pytest.mark.jax
 def test_restarts_never_do_worse(mnist_model, mnist_test):
     x, y = mnist_test
-    one = PGD(0.3, step_size=0.05, steps=5, seed=0)(mnist_model, x, y)
-    three = PGD(0.3, step_size=0.05, steps=5, restarts=3, seed=0)(mnist_model, x, y)
+    one = PGD(0.3, step_size=0.05, steps=5, seed=0, unroll=False)(mnist_model, x, y)
+    three = PGD(0.3, step_size=0.05, steps=5, restarts=3, seed=0, unroll=False)(mnist_model, x, y)
     assert accuracy(mnist_model, three, y) <= accuracy(mnist_model, one, y) + 0.01
 
 
@@ -62,7 +62,7 @@ def test_restarts_never_do_worse(mnist_model, mnist_test):
 def test_targeted_reaches_targets(mnist_model, mnist_test, loss):
     x, y = mnist_test
     target = (y + 1) % 10
-    x_adv = PGD(0.5, step_size=0.05, steps=20, loss=loss, targeted=True, seed=0)(
+    x_adv = PGD(0.5, step_size=0.05, steps=20, loss=loss, targeted=True, seed=0, unroll=False)(
         mnist_model, x, target)
     hit = np.argmax(mnist_model.predict(np.asarray(x_adv), verbose=0), -1) == target
     assert hit.mean() > 0.9
@@ -72,7 +72,8 @@ def test_targeted_reaches_targets(mnist_model, mnist_test, loss):
 def test_accuracy_falls_with_eps_and_vanishes_at_half(mnist_model, mnist_test):
     x, y = mnist_test
     accs = [accuracy(mnist_model, np.asarray(
-        PGD(eps, step_size=max(eps, 1e-3) / 8, steps=20, seed=0)(mnist_model, x, y)), y)
+        PGD(eps, step_size=max(eps, 1e-3) / 8, steps=20, seed=0, unroll=False)(mnist_model, x, y)),
+        y)
         for eps in (0.0, 0.1, 0.2, 0.3, 0.5)]
     print("PGD-20 accuracy at eps 0, 0.1, 0.2, 0.3, 0.5:", accs)
     assert accs[0] == accuracy(mnist_model, x, y) and accs[0] > 0.85
@@ -84,5 +85,27 @@ def test_accuracy_falls_with_eps_and_vanishes_at_half(mnist_model, mnist_test):
 @pytest.mark.parametrize("loss", ["cw"])
 def test_l2_attack_breaks_model(mnist_model, mnist_test, loss):
     x, y = mnist_test
-    x_adv = PGD(4.0, step_size=0.5, steps=20, norm="l2", loss=loss, seed=0)(mnist_model, x, y)
+    x_adv = PGD(4.0, step_size=0.5, steps=20, norm="l2", loss=loss, seed=0, unroll=False)(
+        mnist_model, x, y)
     assert accuracy(mnist_model, np.asarray(x_adv), y) < 0.2
+
+
+@pytest.mark.jax
+def test_one_compiled_attack_serves_several_batch_sizes():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    attack = PGD(eps=1.0, step_size=0.5, steps=2, norm="l2", restarts=2, seed=0)
+    for n in (2, 3, 5):
+        x = np.random.default_rng(n).uniform(size=(n, 4, 4, 1)).astype("float32")
+        assert np.asarray(attack(model, x, np.zeros(n, "int32"))).shape == x.shape
+
+
+@pytest.mark.jax
+def test_unrolled_and_looped_steps_agree():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    x = np.random.default_rng(0).uniform(size=(4, 4, 4, 1)).astype("float32")
+    y = np.array([0, 1, 2, 0], "int32")
+    runs = [PGD(0.1, step_size=0.03, steps=4, random_start=False, unroll=u)(model, x, y)
+            for u in (True, False)]
+    np.testing.assert_allclose(np.asarray(runs[0]), np.asarray(runs[1]), atol=1e-6)

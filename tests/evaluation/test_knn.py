@@ -57,11 +57,11 @@ def test_separable_classes_are_classified_perfectly():
 def test_reads_fsr_parts_from_the_layer():
     keras.utils.set_random_seed(0)
     # The shapes of tests/layers/test_fsr.py, so that JAX reuses their compilations.
-    inputs = keras.Input((4, 4, 6))
-    x = FSR(6, num_classes=3, hidden_channels=4, name="fsr")(inputs)
+    inputs = keras.Input((4, 4, 4))
+    x = FSR(4, num_classes=3, hidden_channels=4, name="fsr")(inputs)
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
     rng = np.random.default_rng(2)
-    x_train, x_test = rng.normal(size=(12, 4, 4, 6)), rng.normal(size=(8, 4, 4, 6))
+    x_train, x_test = rng.normal(size=(12, 4, 4, 4)), rng.normal(size=(8, 4, 4, 4))
     y_train, y_test = np.arange(12) % 3, np.arange(8) % 3
     args = (model, "fsr", x_train, y_train, x_test, y_test)
     assert knn_accuracy(*args, k=3, part="outputs", batch_size=4) == knn_accuracy(

@@ -8,10 +8,9 @@ from keras import ops
 from tfrobust import attacks
 from tfrobust import objectives
 from tfrobust.layers import CAS
+from tfrobust.layers import cas_insert
 from tfrobust.layers import label_scope
 from tfrobust.training import adversarial
-
-pytestmark = pytest.mark.jax
 
 CHANNELS, CLASSES = 5, 3
 
@@ -32,6 +31,7 @@ def _head(layer, x):
     return kernel, x.mean(axis=(1, 2)) @ kernel + bias
 
 
+@pytest.mark.jax
 def test_inference_scales_channels_by_the_predicted_class_weights():
     layer, x = _layer(), _features()
     kernel, logits = _head(layer, x)
@@ -40,6 +40,7 @@ def test_inference_scales_channels_by_the_predicted_class_weights():
     assert layer.losses == []
 
 
+@pytest.mark.jax
 @pytest.mark.parametrize("kwargs", [{}, {"beta": 0.5, "num_layers": 2}])
 def test_training_uses_the_true_class_and_adds_the_scaled_cross_entropy(kwargs):
     layer, x, y = _layer(**kwargs), _features(), np.array([0, 1, 2, 1])
@@ -55,6 +56,7 @@ def test_training_uses_the_true_class_and_adds_the_scaled_cross_entropy(kwargs):
     assert float(ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.jax
 def test_vector_features_work_too():
     layer = CAS(CHANNELS, num_classes=CLASSES)
     x = _features()[:, 0, 0, :]
@@ -63,11 +65,13 @@ def test_vector_features_work_too():
     np.testing.assert_allclose(out, x * kernel.T[logits.argmax(axis=1)], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.jax
 def test_training_without_labels_says_how_to_train():
     with pytest.raises(ValueError, match="tfrobust.training.adversarial"):
         _layer()(_features(), training=True)
 
 
+@pytest.mark.jax
 @pytest.mark.parametrize("kwargs", [{"channels": 0}, {"num_classes": 0}, {"beta": -1.0},
                                     {"num_layers": 0}])
 def test_bad_arguments_are_rejected(kwargs):
@@ -77,14 +81,14 @@ def test_bad_arguments_are_rejected(kwargs):
 
 def _model():
     keras.utils.set_random_seed(1)
-    inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(CHANNELS, 3, padding="same", activation="relu")(inputs)
-    x = CAS.inserter(CLASSES, stages=("only",), beta=2.0)["only"]("cas", CHANNELS)(x)
+    inputs = keras.Input((4, 4, CHANNELS))
+    x = CAS(CHANNELS, num_classes=CLASSES, name="cas")(inputs)
     x = keras.layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, keras.layers.Dense(CLASSES)(x))
 
 
 def test_one_adversarial_fit_step_updates_every_weight():
+    """TF only: the same `add_loss` path as FSR's fit tests, which also run on JAX."""
     model = _model()
     layer = model.get_layer("cas")
     robust = adversarial(model, objectives.PGDAT(),
@@ -92,19 +96,31 @@ def test_one_adversarial_fit_step_updates_every_weight():
     robust.compile(optimizer=keras.optimizers.SGD(0.1))
     before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
     rng = np.random.default_rng(0)
-    x, y = rng.random((8, 8, 8, 3), dtype=np.float32), np.arange(8) % CLASSES
+    x, y = rng.random((8, 4, 4, CHANNELS), dtype=np.float32), np.arange(8) % CLASSES
     history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
     for weight, old in zip(model.trainable_weights, before):
         assert not np.allclose(ops.convert_to_numpy(weight), old), weight.path
-    assert history["layer_loss"][0] > 0 and layer.num_layers == 1
+    assert history["layer_loss"][0] > 0
 
 
+@pytest.mark.jax
+def test_insert_defaults_to_the_last_stage_and_sets_k():
+    assert list(cas_insert("resnet18", 10)) == ["stage4"]
+    layer = cas_insert("resnet18", 10, stages=("stage3", "stage4"), beta=1.0)["stage4"](
+        "stage4_insert", 16)
+    assert (layer.num_layers, layer.channels, layer.beta, layer.name) == (
+        2, 16, 1.0, "stage4_insert")
+    with pytest.raises(ValueError, match="Received"):
+        cas_insert("resnet18", 10, beta=-2.0)
+
+
+@pytest.mark.jax
 def test_saved_model_reloads_with_identical_outputs(tmp_path):
     model = _model()
     path = str(tmp_path / "cas.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path)
-    x = np.random.default_rng(0).random((2, 8, 8, 3), dtype=np.float32)
+    x = np.random.default_rng(0).random((2, 4, 4, CHANNELS), dtype=np.float32)
     np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)),
                                ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6)
     config = model.get_layer("cas").get_config()

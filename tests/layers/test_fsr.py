@@ -9,10 +9,12 @@ from tfrobust import architectures
 from tfrobust import attacks
 from tfrobust import objectives
 from tfrobust.layers import FSR
+from tfrobust.layers import fsr_insert
 from tfrobust.layers import label_scope
 from tfrobust.training import adversarial
 
-CHANNELS, CLASSES = 6, 3
+# hidden_channels == CHANNELS: one kernel shape, fewer JAX compilations.
+CHANNELS, CLASSES = 4, 3
 
 
 def _layer(seed=0, **kwargs):
@@ -173,6 +175,17 @@ def test_training_loss_matches_equation_5_by_hand(kwargs):
 
 
 @pytest.mark.jax
+def test_mixed_precision_computes_in_float16_and_keeps_the_loss_in_float32():
+    layer, x = _layer(dtype="mixed_float16"), _features()
+    with label_scope(ops.convert_to_tensor(_labels())):
+        out = layer(x, training=True)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    assert np.isfinite(ops.convert_to_numpy(out)).all()
+    (loss,) = layer.losses
+    assert keras.backend.standardize_dtype(loss.dtype) == "float32"
+
+
+@pytest.mark.jax
 def test_inference_adds_no_loss_and_training_without_labels_says_how_to_train():
     layer, x = _layer(), _features()
     layer(x, training=False)
@@ -199,13 +212,10 @@ def test_wrong_channel_count_is_rejected_at_build():
 
 
 def _model(layer):
+    """The smallest classifier around `layer` (JAX compiles each fit step for seconds)."""
     keras.utils.set_random_seed(1)
-    inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(CHANNELS, 3, padding="same")(inputs)
-    x = keras.layers.ReLU()(x)
-    x = keras.layers.MaxPooling2D(2)(x)
-    x = layer(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    inputs = keras.Input((4, 4, CHANNELS))
+    x = keras.layers.GlobalAveragePooling2D()(layer(inputs))
     return keras.Model(inputs, keras.layers.Dense(CLASSES)(x))
 
 
@@ -215,7 +225,7 @@ def _assert_fit_updates_every_weight(layer, objective):
     robust.compile(optimizer=keras.optimizers.SGD(0.1))
     before = [ops.convert_to_numpy(w).copy() for w in layer.trainable_weights]
     rng = np.random.default_rng(0)
-    x, y = rng.random((8, 8, 8, 3), dtype=np.float32), _labels(8)
+    x, y = rng.random((8, 4, 4, CHANNELS), dtype=np.float32), _labels(8)
     history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
     assert len(before) == len(layer.trainable_weights) > 0
     for weight, old in zip(layer.trainable_weights, before):
@@ -240,24 +250,26 @@ def test_saved_model_reloads_with_identical_outputs(tmp_path):
     path = str(tmp_path / "fsr.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path)
-    x = np.random.default_rng(0).random((2, 8, 8, 3), dtype=np.float32)
+    x = np.random.default_rng(0).random((2, 4, 4, CHANNELS), dtype=np.float32)
     np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)),
                                ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6)
-    layer = model.layers[4]
+    layer = model.layers[1]
     config = layer.get_config()
     assert FSR.from_config(config).get_config() == config
-    assert reloaded.layers[4].get_config() == config
+    assert reloaded.layers[1].get_config() == config
 
 
 @pytest.mark.jax
-def test_inserter_sets_one_over_the_number_of_layers():
-    insert = FSR.inserter(10, stages=("stage3", "stage4"), tau=0.5)
+def test_insert_defaults_to_block_4_and_sets_one_over_the_number_of_layers():
+    assert list(fsr_insert("resnet18", 10)) == ["stage4"]
+    insert = fsr_insert("resnet18", 10, stages=("stage3", "stage4"), tau=0.5)
     layer = insert["stage3"]("stage3_insert", 16)
     assert (layer.num_layers, layer.channels, layer.num_classes, layer.tau) == (2, 16, 10, 0.5)
-    with pytest.raises(ValueError, match="Received"):
-        FSR.inserter(10, stages="stage4")
-    with pytest.raises(ValueError, match="Received"):
-        FSR.inserter(10, num_layers=3)
+    assert layer.name == "stage3_insert"
+    for bad in ({"stages": "stage4"}, {"stages": ("stage4", "stage4")}, {"num_layers": 3},
+                {"tau": -1.0}):
+        with pytest.raises(ValueError, match="Received"):
+            fsr_insert("resnet18", 10, **bad)
 
 
 def test_parameter_overhead_on_cifar_resnet18_matches_the_paper():
@@ -266,7 +278,8 @@ def test_parameter_overhead_on_cifar_resnet18_matches_the_paper():
     Counting is backend-independent, so TF only: building ResNet-18 costs JAX ~25 s.
     """
     plain = architectures.get("resnet18", num_classes=10)
-    with_fsr = architectures.get("resnet18", num_classes=10, insert=FSR.inserter(10))
+    with_fsr = architectures.get("resnet18", num_classes=10,
+                                 insert=fsr_insert("resnet18", 10))
     overhead = sum(int(np.prod(w.shape)) for w in with_fsr.trainable_weights) - sum(
         int(np.prod(w.shape)) for w in plain.trainable_weights)
     assert overhead == pytest.approx(1.26e6, rel=0.1)

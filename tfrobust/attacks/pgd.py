@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.attacks import loops
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks import selection
@@ -51,6 +52,9 @@ class PGD(Attack):
         targeted: if True, `y` passed to the call holds *target* classes and
             the attack succeeds when the model predicts them.
         seed: seed of the random starts.
+        unroll: write the steps out as straight-line code instead of a
+            compiled loop: 2-7x faster on XLA CPU, slower to compile. `None`
+            unrolls up to `loops.MAX_UNROLLED` passes (steps x restarts).
 
     Example:
         >>> x_adv = PGD(eps=8 / 255, steps=20)(model, x, y)  # doctest: +SKIP
@@ -63,7 +67,7 @@ class PGD(Attack):
     """
 
     def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, norm="linf",
-                 restarts=1, loss="ce", random_start=True, targeted=False, seed=None):
+                 restarts=1, loss="ce", random_start=True, targeted=False, seed=None, unroll=None):
         super().__init__(eps, norm=norm, seed=seed)
         if not isinstance(step_size, (int, float)) or not step_size > 0:
             raise ValueError(f"`step_size` must be a number > 0. Received: step_size={step_size!r}")
@@ -79,6 +83,9 @@ class PGD(Attack):
         self.loss = loss
         self.random_start = bool(random_start)
         self.targeted = bool(targeted)
+        if unroll is None:
+            unroll = steps * restarts <= loops.MAX_UNROLLED
+        self.unroll = bool(unroll)
 
     def perturb(self, forward, x, y):
         if self.random_start:
@@ -97,18 +104,21 @@ class PGD(Attack):
             x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, self.norm)
             return projections.project(x_adv, x, self.eps, self.norm)
 
+        unroll = self.unroll  # XLA on CPU is much slower inside loops (see loops.py)
+
         def run(i):
-            x_adv = ops.fori_loop(0, self.steps, step, ops.take(starts, i, axis=0))
+            x_adv = loops.repeat(self.steps, step, ops.take(starts, i, axis=0), unroll)
             if self.restarts == 1:  # nothing to compare: skip the extra forward pass
                 return x_adv, None, None
             logits = forward(x_adv)
             return (x_adv, self.loss_fn(logits, y),
                     selection.success(logits, y, self.targeted))
 
-        x_adv, _, _ = selection.best_of(self.restarts, run)
+        x_adv, _, _ = selection.best_of(self.restarts, run, unroll)
         return ops.stop_gradient(x_adv)
 
     def get_config(self):
         return {**super().get_config(), "step_size": self.step_size, "steps": self.steps,
                 "restarts": self.restarts, "loss": self.loss,
-                "random_start": self.random_start, "targeted": self.targeted}
+                "random_start": self.random_start, "targeted": self.targeted,
+                "unroll": self.unroll}

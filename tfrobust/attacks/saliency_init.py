@@ -20,6 +20,7 @@ import numpy as np
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.attacks import loops
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks.base import Attack
@@ -61,13 +62,19 @@ def sat_direction(saliency, random_fraction, seed, threshold=None):
     return ops.where(is_random, signs, -binarize(saliency, threshold))
 
 
-def online_saliency(name):
-    """The saliency of the model being trained, `fn(forward, x, labels)`, by name."""
+def online_saliency(name, seed):
+    """The saliency of the model being trained, `fn(forward, x, labels)`, by name.
+
+    `seed` (the attack's seed generator) drives SmoothGrad's noise, so that
+    it advances with the training step's state like the attack's own noise.
+    """
     from tfrobust.saliency import gradients
 
-    methods = {"gradient": gradients.gradient_fn,
-               "smoothgrad": gradients.smoothgrad_fn,
-               "integrated_gradients": gradients.integrated_gradients_fn}
+    methods = {
+        "gradient": gradients.gradient_fn,
+        "smoothgrad": lambda forward, x, y: gradients.smoothgrad_fn(forward, x, y, seed=seed),
+        "integrated_gradients": gradients.integrated_gradients_fn,
+    }
     if name not in methods:
         raise ValueError(
             f"`saliency` must be one of {sorted(methods)}, a function "
@@ -126,7 +133,7 @@ class SaliencyPGD(Attack):
         self.alpha = float(alpha)
         self.saliency = saliency
         self.saliency_fn = (saliency if callable(saliency) or saliency is None
-                            else online_saliency(saliency))
+                            else online_saliency(saliency, self.seed_generator))
         self.threshold = threshold
         self.loss = loss
         self.loss_fn = losses.get(loss, False)
@@ -166,7 +173,9 @@ class SaliencyPGD(Attack):
             x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, "linf")
             return projections.project(x_adv, x, self.eps, "linf")
 
-        return ops.stop_gradient(ops.fori_loop(0, self.steps, step, start))
+        # Unrolled up to `loops.MAX_UNROLLED` steps: XLA on CPU runs them several times faster.
+        x_adv = loops.repeat(self.steps, step, start, self.steps <= loops.MAX_UNROLLED)
+        return ops.stop_gradient(x_adv)
 
     def __call__(self, model, x, y, saliency=None):
         """Attack `model` on a batch; `saliency` as in `perturb` (None: online maps)."""

@@ -7,6 +7,8 @@ one with the highest loss, so that a later attack can start from it.
 
 from keras import ops
 
+from tfrobust.attacks import loops
+
 
 def success(logits, y, targeted=False):
     """Per-example success: predicted class differs from `y` (or equals the target)."""
@@ -33,9 +35,9 @@ def keep_best(best, candidate):
     )
 
 
-def best_of(n, run):
-    """Best of `run(i) -> (x_adv, loss, success)` for i in [0, n), as a compiled loop."""
+def best_of(n, run, unroll=False):
+    """Best of `run(i) -> (x_adv, loss, success)` for i in [0, n) (see `loops.repeat`)."""
     first = run(0)
     if n == 1:
         return first
-    return ops.fori_loop(1, n, lambda i, best: keep_best(best, run(i)), first)
+    return loops.repeat(n - 1, lambda i, best: keep_best(best, run(i + 1)), first, unroll)

@@ -3,8 +3,8 @@
     tfrobust eval model.keras --dataset cifar10 --attacks autoattack --eps 8/255 \\
         --n 1000 --batch-size 256 --out runs/eval
 
-MODEL is a `.keras` file of a model that takes [0, 1] images and returns
-logits. `--eps` accepts fractions ("8/255"); `--curve-eps` adds budgets to the
+MODEL is a zoo ID or a `.keras` file of a model that takes [0, 1] images and
+returns logits. `--eps` accepts fractions ("8/255"); `--curve-eps` adds budgets to the
 accuracy-vs-epsilon plot. The report lands in OUT as `eval.json`, `eval.md`
 and `robust_accuracy.png`.
 """
@@ -12,6 +12,7 @@ and `robust_accuracy.png`.
 import argparse
 import pathlib
 
+from tfrobust.cli.options import load_model
 from tfrobust.cli.options import parse_eps
 
 
@@ -23,9 +24,12 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "eval", help="evaluate a model's robustness (AutoAttack by default)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="path to a .keras model taking [0, 1] images")
+    parser.add_argument("model", help="a zoo ID (tfrobust zoo list) or a .keras model taking "
+                                      "[0, 1] images")
+    parser.add_argument("--models-dir", help="zoo folder (default $TFROBUST_MODELS_DIR or models/)")
     parser.add_argument("--dataset", default="cifar10", help="a registered dataset (test split)")
-    parser.add_argument("--data-dir", help="folder with the dataset files (default $TFROBUST_DATA_DIR)")
+    parser.add_argument("--data-dir",
+                        help="folder with the dataset files (default $TFROBUST_DATA_DIR)")
     parser.add_argument("--attacks", default="autoattack",
                         help="comma-separated attack names, e.g. autoattack or apgd-ce,square")
     parser.add_argument("--eps", type=parse_eps, default=8 / 255,
@@ -60,22 +64,23 @@ def _attack_kwargs(args):
     return kwargs
 
 
+def model_label(model):
+    """How the report names the model: a zoo ID as it is, a file by its stem."""
+    return pathlib.PurePath(model).stem if model.endswith(".keras") else model
+
+
 def run(args):
     """Load the model and the data, evaluate, write the report; return 0."""
-    import keras
     from rich.console import Console
 
     from tfrobust import data
     from tfrobust.evaluation import evaluate
     from tfrobust.evaluation import write_report
 
-    path = pathlib.Path(args.model)
-    if path.suffix != ".keras" or not path.is_file():
-        raise FileNotFoundError(f"MODEL must be an existing .keras file. Received: {args.model}")
     if args.n is not None and args.n < 1:
         raise ValueError(f"--n must be >= 1. Received: {args.n}")
     console = Console()
-    model = keras.models.load_model(path, compile=False)
+    model = load_model(args.model, args.models_dir)
     images, labels, source = data.load_uint8(args.dataset, "test", args.data_dir, download=False)
     n = min(args.n, len(images))
     x = images[:n].astype("float32") / 255.0
@@ -83,7 +88,7 @@ def run(args):
     summary = evaluate(
         model, (x, labels[:n]), attacks=attacks, eps=args.eps, norm=args.norm, n=n,
         batch_size=args.batch_size, seed=args.seed, curve_eps=args.curve_eps,
-        sanity=args.sanity, attack_kwargs=_attack_kwargs(args), model_name=path.stem,
+        sanity=args.sanity, attack_kwargs=_attack_kwargs(args), model_name=model_label(args.model),
         dataset_name=source.report_as, progress=not args.no_progress,
     )
     paths = write_report(summary, args.out)

@@ -14,20 +14,9 @@ def add_parser(subparsers):
     parser.set_defaults(func=run)
 
 
-def load(model, models_dir=None):
-    """A zoo model by ID, or a `.keras` file by path."""
-    import keras
-
-    import tfrobust.architectures  # noqa: F401  registers layers for loading
-    import tfrobust.layers  # noqa: F401
-    from tfrobust import zoo
-
-    if model.endswith(".keras"):
-        return keras.saving.load_model(model, compile=False)
-    return zoo.load_model(model, models_dir)
-
-
 def run(args):
+    from tfrobust.cli.options import load_model
     from tfrobust.export import export_savedmodel
 
-    print(f"SavedModel written to {export_savedmodel(load(args.model, args.models_dir), args.out_dir)}")
+    out = export_savedmodel(load_model(args.model, args.models_dir), args.out_dir)
+    print(f"SavedModel written to {out}")

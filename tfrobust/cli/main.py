@@ -6,7 +6,7 @@ import os
 import sys
 
 # Each module has `add_parser(subparsers)`, which sets `func` on its parser.
-COMMANDS = ("demo", "data", "train", "eval", "zoo", "export")
+COMMANDS = ("demo", "data", "train", "eval", "zoo", "export", "saliency")
 
 
 def build_parser():

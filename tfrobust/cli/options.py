@@ -1,6 +1,7 @@
 """Argument types shared by the subcommands."""
 
 import argparse
+import pathlib
 from fractions import Fraction
 
 
@@ -15,3 +16,18 @@ def parse_eps(text):
         raise argparse.ArgumentTypeError(
             f"epsilon is in the [0, 1] pixel scale (8/255, not 8). Received: {text!r}")
     return value
+
+
+def load_model(model, models_dir=None):
+    """A model named on the command line: a zoo ID (`tfrobust zoo list`) or a `.keras` file."""
+    import keras
+
+    import tfrobust.architectures  # noqa: F401  registers the layers a saved model may use
+    import tfrobust.layers  # noqa: F401
+    from tfrobust import zoo
+
+    if model.endswith(".keras"):
+        if not pathlib.Path(model).is_file():
+            raise FileNotFoundError(f"No model file at {model}")
+        return keras.saving.load_model(model, compile=False)
+    return zoo.load_model(model, models_dir)

@@ -17,7 +17,9 @@ def add_parser(subparsers):
                         help="override a recipe value, e.g. --set training.epochs=3")
     parser.add_argument("--out", help="run folder (default runs/<recipe name>[-<scale>])")
     parser.add_argument("--strategy", default="auto",
-                        help="tf.distribute strategy: auto, default, mirrored, multi_worker")
+                        choices=("auto", "default", "mirrored", "multi_worker"),
+                        help="tf.distribute strategy; auto: multi-worker when TF_CONFIG names "
+                             "several workers, mirrored on several GPUs, else default")
     parser.add_argument("--publish", nargs="?", const="models", metavar="MODELS_DIR",
                         help="also copy the entry into the zoo (default models/)")
     parser.add_argument("--check", action="store_true",

@@ -1,11 +1,12 @@
 """Evaluate robustness: accuracies, sanity checks, and a JSON/Markdown/PNG report.
 
-    >>> summary = evaluate(model, (x, y), attacks="autoattack", eps=8 / 255, n=1000)  # doctest: +SKIP
-    >>> write_report(summary, "runs/eval")  # eval.json, eval.md, robust_accuracy.png  # doctest: +SKIP
+    >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
+    >>> write_report(summary, "runs/eval")  # doctest: +SKIP
     >>> sanity_checks(model, x[:200], y[:200], eps=8 / 255).failed  # doctest: +SKIP
 """
 
 from tfrobust.evaluation.evaluate import evaluate
+from tfrobust.evaluation.knn import knn_accuracy
 from tfrobust.evaluation.registry import list_attacks
 from tfrobust.evaluation.registry import make_attack
 from tfrobust.evaluation.report import read_json
@@ -18,5 +19,5 @@ from tfrobust.evaluation.summary import EvalSummary
 from tfrobust.evaluation.summary import SchemaError
 
 __all__ = ["EvalSummary", "SanityReport", "SanityWarning", "SchemaError", "evaluate",
-           "list_attacks", "make_attack", "read_json", "sanity_checks", "write_json",
+           "knn_accuracy", "list_attacks", "make_attack", "read_json", "sanity_checks", "write_json",
            "write_report"]

@@ -159,7 +159,7 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         progress: show a rich progress bar over batches.
 
     Example:
-        >>> summary = evaluate(model, (x, y), attacks="autoattack", eps=8 / 255, n=1000)  # doctest: +SKIP
+        >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
         >>> summary.robust_accuracy  # doctest: +SKIP
     """
     start = time.perf_counter()

@@ -50,7 +50,8 @@ def markdown(summary):
     """A Markdown report: threat model, accuracy table, stages, sanity checks."""
     tm = summary.threat_model
     lines = [
-        f"# Robustness of `{summary.model}`" + (f" on {summary.dataset}" if summary.dataset else ""),
+        f"# Robustness of `{summary.model}`"
+        + (f" on {summary.dataset}" if summary.dataset else ""),
         "",
         f"Threat model: {tm.norm}, eps = {tm.eps:.6g} ({tm.eps * 255:.4g}/255); "
         f"{summary.n} test points; seed {summary.seed}; {summary.wall_time_s:.1f} s.",
@@ -75,7 +76,8 @@ def markdown(summary):
         for check in summary.sanity:
             verdict = "pass" if check.passed else "**FAIL**"
             lines.append(f"| {check.name} | {verdict} | {check.message.replace('|', '/')} |")
-    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.versions.items())), ""]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(summary.versions.items()))
+    lines += ["", f"Versions: {versions}", ""]
     return "\n".join(lines)
 
 

@@ -70,7 +70,8 @@ class SanityReport:
 
 def _logits(model, x, batch_size):
     return np.concatenate([
-        keras.ops.convert_to_numpy(model(ops.convert_to_tensor(x[i:i + batch_size]), training=False))
+        keras.ops.convert_to_numpy(
+            model(ops.convert_to_tensor(x[i:i + batch_size]), training=False))
         for i in range(0, len(x), batch_size)
     ])
 

@@ -125,12 +125,14 @@ def validate(data):
     _check(data["threat_model"]["norm"] in ("linf", "l2"), "threat_model.norm",
            f"expected 'linf' or 'l2', got {data['threat_model']['norm']!r}")
     _number(data["threat_model"]["eps"], "threat_model.eps", 0, float("inf"))
-    _check(isinstance(data["n"], int) and data["n"] >= 0, "n", f"expected an int, got {data['n']!r}")
+    _check(isinstance(data["n"], int) and data["n"] >= 0, "n",
+           f"expected an int, got {data['n']!r}")
     _check(isinstance(data["seed"], int), "seed", f"expected an int, got {data['seed']!r}")
     for key in ("clean_accuracy", "robust_accuracy"):
         _number(data[key], key, 0, 1)
     _number(data["wall_time_s"], "wall_time_s", 0, float("inf"))
-    _check(isinstance(data["attacks"], list) and data["attacks"], "attacks", "expected a non-empty list")
+    _check(isinstance(data["attacks"], list) and data["attacks"], "attacks",
+           "expected a non-empty list")
     for i, attack in enumerate(data["attacks"]):
         where = f"attacks[{i}]"
         _fields(attack, AttackResult, where)

@@ -11,16 +11,22 @@ small or negative weights for the class are suppressed.
     out = f * W[:, k]             k = y (training), argmax p (inference)
     loss += beta / num_layers * CE(p, y)
 
-The CAS paper's objective is L_cls + beta/K * sum over the K CAS layers of
-CE(p_k, y), with beta = 2; `CAS.inserter` sets `num_layers` = K.
+The CAS objective is L_cls + beta/K * sum over the K CAS layers of
+CE(p_k, y), with beta = 2 (paper and reference code); `cas_insert` sets
+`num_layers` = K. The reference ResNet-18 (github.com/bymavis/CAS_ICLR2021)
+applies CAS at the output of both blocks of stage 4; the closest place our
+stage insertion offers is after stage 4 (K = 1). Its training attack also
+maximises the CAS loss; ours attacks the logits in inference mode.
 """
 
 import keras
 from keras import ops
 
-from tfrobust.layers.fsr import _non_negative_number
-from tfrobust.layers.fsr import _positive_int
-from tfrobust.layers.fsr import require_labels
+from tfrobust.layers.checks import non_negative_number
+from tfrobust.layers.checks import positive_int
+from tfrobust.layers.labels import require_labels
+from tfrobust.layers.stages import check_stages
+from tfrobust.layers.stages import residual_stages
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")
@@ -38,7 +44,7 @@ class CAS(keras.layers.Layer):
         num_classes: int, classes of the auxiliary head.
         beta: float >= 0, weight of the CAS loss. Defaults to 2.0 (the paper).
         num_layers: int, the number K of CAS layers in the model; the loss is
-            divided by it. Defaults to 1. `CAS.inserter` sets it.
+            divided by it. Defaults to 1. `cas_insert` sets it.
         **kwargs: `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -48,58 +54,37 @@ class CAS(keras.layers.Layer):
 
     Example:
         >>> from tfrobust import architectures
-        >>> from tfrobust.layers import CAS
+        >>> from tfrobust.layers import cas_insert
         >>> model = architectures.get(
-        ...     "resnet18", num_classes=10,
-        ...     insert=CAS.inserter(10, stages=("stage3", "stage4")))  # doctest: +SKIP
+        ...     "resnet18", num_classes=10, insert=cas_insert("resnet18", 10))  # doctest: +SKIP
 
     Reference:
         Bai, Zeng, Jiang, Xia, Ma, Wang. "Improving Adversarial Robustness via
         Channel-wise Activation Suppressing", ICLR 2021; code:
-        github.com/bymavis/Adv_CAS.
+        github.com/bymavis/CAS_ICLR2021.
     """
 
     adds_loss = True
 
     def __init__(self, channels, num_classes=10, beta=2.0, num_layers=1, **kwargs):
         super().__init__(**kwargs)
-        if not _positive_int(channels):
-            raise ValueError(f"`channels` must be a positive integer. Received: channels={channels!r}")
-        if not _positive_int(num_classes):
+        if not positive_int(channels):
+            raise ValueError(
+                f"`channels` must be a positive integer. Received: channels={channels!r}")
+        if not positive_int(num_classes):
             raise ValueError("`num_classes` must be a positive integer. "
                              f"Received: num_classes={num_classes!r}")
-        if not _non_negative_number(beta):
+        if not non_negative_number(beta):
             raise ValueError(f"`beta` must be a finite number >= 0. Received: beta={beta!r}")
-        if not _positive_int(num_layers):
+        if not positive_int(num_layers):
             raise ValueError("`num_layers` must be a positive integer. "
                              f"Received: num_layers={num_layers!r}")
         self.channels = int(channels)
         self.num_classes = int(num_classes)
         self.beta = float(beta)
         self.num_layers = int(num_layers)
-        self.head = keras.layers.Dense(self.num_classes, name="cas_head")
-
-    @classmethod
-    def inserter(cls, num_classes, stages=("stage3", "stage4"), **kwargs):
-        """`insert` for `tfrobust.architectures.get`: a CAS after each of `stages`.
-
-        Sets `num_layers=len(stages)`. The default follows the CAS paper, which
-        suppresses channels in the last two blocks of ResNet-18.
-        """
-        if isinstance(stages, str) or not stages or not all(isinstance(s, str) for s in stages):
-            raise ValueError("`stages` must be a non-empty sequence of stage names. "
-                             f"Received: stages={stages!r}")
-        if len(set(stages)) != len(stages):
-            raise ValueError(f"`stages` has duplicates. Received: stages={stages!r}")
-        if "num_layers" in kwargs:
-            raise ValueError("`inserter` sets `num_layers` to len(stages). "
-                             f"Received: num_layers={kwargs['num_layers']!r}")
-
-        def factory(name, channels):
-            return cls(channels, num_classes=num_classes, num_layers=len(stages),
-                       name=name, **kwargs)
-
-        return {stage: factory for stage in stages}
+        self.head = keras.layers.Dense(self.num_classes, name="cas_head",
+                                       dtype=self.dtype_policy)
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] != self.channels:
@@ -139,3 +124,31 @@ class CAS(keras.layers.Layer):
             "num_layers": self.num_layers,
         })
         return config
+
+
+def cas_insert(arch, num_classes, stages=None, **cas_kwargs):
+    """The `insert` dict putting a `CAS(channels, num_classes, ...)` after stages of `arch`.
+
+    Each layer gets `num_layers=len(stages)`, the K of beta/K.
+
+    Args:
+        arch: a `tfrobust.architectures` name.
+        num_classes: the model's classes.
+        stages: stage names; default the last residual stage, where the
+            reference code suppresses channels in ResNet-18.
+        **cas_kwargs: other `CAS` arguments (`beta`).
+
+    Example:
+        >>> sorted(cas_insert("resnet18", 10, beta=2.0))
+        ['stage4']
+    """
+    stages = residual_stages(arch)[-1:] if stages is None else check_stages(stages)
+    if "num_layers" in cas_kwargs:
+        raise ValueError("`cas_insert` sets `num_layers` to len(stages). "
+                         f"Received: num_layers={cas_kwargs['num_layers']!r}")
+    CAS(8, num_classes, **cas_kwargs)  # reject bad arguments now, not at build
+
+    def factory(name, channels):
+        return CAS(channels, num_classes, num_layers=len(stages), name=name, **cas_kwargs)
+
+    return {stage: factory for stage in stages}

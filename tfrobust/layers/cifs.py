@@ -18,14 +18,13 @@ the learning rate. The reference code does the same (its `joint_CE_loss`
 multiplies by `3/(beta+1)`, = 1 at its `beta = 2`).
 """
 
-import re
-
 import keras
 from keras import ops
 
 from tfrobust import backend
-from tfrobust.architectures import stage_names
-from tfrobust.layers.labels import current_labels
+from tfrobust.layers.checks import positive_int
+from tfrobust.layers.labels import require_labels
+from tfrobust.layers.stages import residual_stages
 
 IMGFS = ("softmax", "softplus", "sigmoid")
 
@@ -88,10 +87,10 @@ class CIFS(keras.layers.Layer):
     def __init__(self, num_classes, top_k=2, imgf="softmax", temperature=1.0, scale=1.0,
                  hidden_units=None, loss_weight=1.0, **kwargs):
         super().__init__(**kwargs)
-        if not _positive_int(num_classes) or num_classes < 2:
+        if not positive_int(num_classes) or num_classes < 2:
             raise ValueError(
                 f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
-        if not _positive_int(top_k) or top_k > num_classes:
+        if not positive_int(top_k) or top_k > num_classes:
             raise ValueError(
                 f"`top_k` must be an integer in [1, num_classes={num_classes}]. "
                 f"Received: top_k={top_k!r}")
@@ -100,13 +99,14 @@ class CIFS(keras.layers.Layer):
         for name, value in (("temperature", temperature), ("scale", scale)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
-        if hidden_units is not None and not _positive_int(hidden_units):
+        if hidden_units is not None and not positive_int(hidden_units):
             raise ValueError(
                 "`hidden_units` must be None or a positive integer. "
                 f"Received: hidden_units={hidden_units!r}")
         if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) \
                 or loss_weight < 0:
-            raise ValueError(f"`loss_weight` must be a number >= 0. Received: loss_weight={loss_weight!r}")
+            raise ValueError(
+                f"`loss_weight` must be a number >= 0. Received: loss_weight={loss_weight!r}")
         self.num_classes = num_classes
         self.top_k = top_k
         self.imgf = imgf
@@ -181,12 +181,7 @@ class CIFS(keras.layers.Layer):
     def call(self, inputs, training=False):
         labels = None
         if training:
-            labels = current_labels()
-            if labels is None:
-                raise RuntimeError(
-                    "CIFS needs the batch labels in training mode (for its probe loss and "
-                    "relevance). Train the model with `tfrobust.training.adversarial(model, "
-                    "objective, attack)`, or call it inside `tfrobust.layers.label_scope(y)`.")
+            labels = require_labels(self)
         mask = self.importance(self.relevance(inputs, labels))
         spatial = (1,) * (len(inputs.shape) - 2)
         outputs = inputs * ops.reshape(ops.cast(mask, inputs.dtype), (-1, *spatial, mask.shape[-1]))
@@ -229,7 +224,7 @@ def cifs_insert(arch, num_classes, stages=None, **cifs_kwargs):
         ['stage4']
     """
     if stages is None:
-        stages = [s for s in stage_names(arch) if re.fullmatch(r"stage\d+", s)][-1:]
+        stages = residual_stages(arch)[-1:]
     CIFS(num_classes, **cifs_kwargs)  # reject bad arguments now, not at build
 
     def factory(name, channels):
@@ -237,7 +232,3 @@ def cifs_insert(arch, num_classes, stages=None, **cifs_kwargs):
         return CIFS(num_classes, name=name, **cifs_kwargs)
 
     return {stage: factory for stage in stages}
-
-
-def _positive_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0

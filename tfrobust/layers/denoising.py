@@ -10,12 +10,10 @@ residual stage (res2 to res5); `denoising_insert(arch)` does that for any
 `tfrobust.architectures` model.
 """
 
-import re
-
 import keras
 
-from tfrobust.architectures import stage_names
 from tfrobust.layers import denoising_ops
+from tfrobust.layers.stages import residual_stages
 
 OPERATIONS = ("nonlocal", "bilateral", "mean", "median", "null")
 
@@ -74,7 +72,8 @@ class DenoisingBlock(keras.layers.Layer):
                  kernel_size=3, use_conv=True, residual=True, **kwargs):
         super().__init__(**kwargs)
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"`channels` must be a positive integer. Received: channels={channels!r}")
+            raise ValueError(
+                f"`channels` must be a positive integer. Received: channels={channels!r}")
         if operation not in OPERATIONS:
             raise ValueError(
                 f"`operation` must be one of {OPERATIONS}. Received: operation={operation!r}")
@@ -175,7 +174,7 @@ def denoising_insert(arch, stages=None, **block_kwargs):
         ['stage1', 'stage2', 'stage3', 'stage4']
     """
     if stages is None:
-        stages = [s for s in stage_names(arch) if re.fullmatch(r"stage\d+", s)]
+        stages = residual_stages(arch)
     DenoisingBlock(8, **block_kwargs)  # reject bad arguments now, not at build
 
     def factory(name, channels):

@@ -16,59 +16,48 @@ L_sep = CE(aux(f+), y) + CE(aux(f-), y') with y' the most confident wrong
 class of aux(f-), and L_rec = CE(aux(f~-), y). The model's loss is
 L_cls + 1/|L| * sum over FSR layers of (lambda_sep L_sep + lambda_rec L_rec):
 each layer adds its own term divided by `num_layers` (|L|), which
-`FSR.inserter` sets to the number of stages it inserts at.
-"""
+`fsr_insert` sets to the number of stages it inserts at.
 
-import math
-import numbers
+Choices where the paper leaves room, and their sources:
+- S and R, the head, tau = 0.1 and lambda_sep = lambda_rec = 1 follow the
+  reference code (github.com/wkim97/FSR): +1,259,018 trainable parameters
+  after block 4 of CIFAR ResNet-18, the paper's +1.26M (Table 7).
+- y' is taken from p- itself. The reference code takes the most confident
+  wrong class of the whole model's prediction, which a layer cannot see.
+- The losses are added on every training-mode pass the objective makes (both
+  the clean and the adversarial pass for TRADES); the reference code trains
+  with PGD-AT, where that is the adversarial pass only.
+"""
 
 import keras
 from keras import ops
 
-from tfrobust.layers.labels import current_labels
+from tfrobust.layers.checks import non_negative_number
+from tfrobust.layers.checks import positive_int
+from tfrobust.layers.labels import require_labels
+from tfrobust.layers.stages import check_stages
+from tfrobust.layers.stages import residual_stages
 
 # Keeps the uniform sample of the Gumbel noise away from 0 and 1.
 _EPSILON = 1e-7
 
 
-def _positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
-
-
-def _non_negative_number(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value) and value >= 0)
-
-
-def require_labels(layer):
-    """The labels of the current `label_scope`, or a clear error naming the fix."""
-    labels = current_labels()
-    if labels is None:
-        raise ValueError(
-            f"{type(layer).__name__} layer {layer.name!r} adds a loss that needs the "
-            "batch labels in training mode. Train with "
-            "`tfrobust.training.adversarial(model, objective, attack)`, which calls the "
-            "model inside `tfrobust.layers.label_scope(y)`, or wrap the training-mode "
-            "call in `label_scope(y)` yourself. Received: no labels in scope."
-        )
-    return labels
-
-
-def _conv_net(channels, hidden_channels, name):
+def _conv_net(channels, hidden_channels, name, dtype):
     """S and R of the reference code: conv3x3-BN-ReLU twice, then conv3x3 back to C."""
 
     def conv(filters, suffix):
         return keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                                   kernel_initializer="he_uniform", name=f"{name}_{suffix}")
+                                   kernel_initializer="he_uniform", name=f"{name}_{suffix}",
+                                   dtype=dtype)
 
     def batch_norm(suffix):
         # PyTorch's defaults, as in the backbones (`architectures/base.py`).
         return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
-                                               name=f"{name}_{suffix}")
+                                               name=f"{name}_{suffix}", dtype=dtype)
 
     return keras.Sequential([
-        conv(hidden_channels, "conv1"), batch_norm("bn1"), keras.layers.ReLU(),
-        conv(hidden_channels, "conv2"), batch_norm("bn2"), keras.layers.ReLU(),
+        conv(hidden_channels, "conv1"), batch_norm("bn1"), keras.layers.ReLU(dtype=dtype),
+        conv(hidden_channels, "conv2"), batch_norm("bn2"), keras.layers.ReLU(dtype=dtype),
         conv(channels, "conv3"),
     ], name=name)
 
@@ -104,7 +93,7 @@ class FSR(keras.layers.Layer):
         lambda_sep: float >= 0, weight of `L_sep`. Defaults to 1.0 (reference).
         lambda_rec: float >= 0, weight of `L_rec`. Defaults to 1.0 (reference).
         num_layers: int, |L|, the number of FSR layers in the model; the added
-            loss is divided by it (Eq. 5). Defaults to 1. `FSR.inserter` sets it.
+            loss is divided by it (Eq. 5). Defaults to 1. `fsr_insert` sets it.
         separation: bool, keep the separation stage. Defaults to `True`.
         recalibration: bool, keep the recalibration stage. Defaults to `True`.
         mask: `"gumbel"` (the paper) or `"binary"` (its ablation).
@@ -117,11 +106,11 @@ class FSR(keras.layers.Layer):
 
     Example:
         >>> from tfrobust import architectures, attacks, objectives
-        >>> from tfrobust.layers import FSR
+        >>> from tfrobust.layers import fsr_insert
         >>> from tfrobust.training import adversarial
         >>> model = architectures.get(
         ...     "resnet18", num_classes=10,
-        ...     insert=FSR.inserter(num_classes=10, stages=("stage4",)))  # doctest: +SKIP
+        ...     insert=fsr_insert("resnet18", 10))  # doctest: +SKIP
         >>> robust = adversarial(model, objectives.PGDAT(),
         ...                      attacks.PGD(eps=8 / 255, steps=10))  # doctest: +SKIP
 
@@ -136,21 +125,22 @@ class FSR(keras.layers.Layer):
                  lambda_sep=1.0, lambda_rec=1.0, num_layers=1, separation=True,
                  recalibration=True, mask="gumbel", seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not _positive_int(channels):
-            raise ValueError(f"`channels` must be a positive integer. Received: channels={channels!r}")
-        if not _positive_int(num_classes) or num_classes < 2:
+        if not positive_int(channels):
+            raise ValueError(
+                f"`channels` must be a positive integer. Received: channels={channels!r}")
+        if not positive_int(num_classes) or num_classes < 2:
             raise ValueError(
                 "`num_classes` must be an integer >= 2 (L_sep needs a wrong class). "
                 f"Received: num_classes={num_classes!r}")
-        if not _positive_int(hidden_channels):
+        if not positive_int(hidden_channels):
             raise ValueError("`hidden_channels` must be a positive integer. "
                              f"Received: hidden_channels={hidden_channels!r}")
-        if not _non_negative_number(tau) or tau == 0:
+        if not non_negative_number(tau) or tau == 0:
             raise ValueError(f"`tau` must be a finite number > 0. Received: tau={tau!r}")
         for arg, value in (("lambda_sep", lambda_sep), ("lambda_rec", lambda_rec)):
-            if not _non_negative_number(value):
+            if not non_negative_number(value):
                 raise ValueError(f"`{arg}` must be a finite number >= 0. Received: {arg}={value!r}")
-        if not _positive_int(num_layers):
+        if not positive_int(num_layers):
             raise ValueError("`num_layers` (|L| in Eq. 5) must be a positive integer. "
                              f"Received: num_layers={num_layers!r}")
         for arg, value in (("separation", separation), ("recalibration", recalibration)):
@@ -170,41 +160,16 @@ class FSR(keras.layers.Layer):
         self.mask = mask
         self.seed = seed
 
-        self.separation_net = (_conv_net(self.channels, self.hidden_channels, "separation_net")
-                               if separation else None)
+        policy = self.dtype_policy
+        self.separation_net = (_conv_net(self.channels, self.hidden_channels,
+                                         "separation_net", policy) if separation else None)
         self.recalibration_net = (_conv_net(self.channels, self.hidden_channels,
-                                            "recalibration_net") if recalibration else None)
+                                            "recalibration_net", policy)
+                                  if recalibration else None)
         # One head for p+, p- and p~-, as in the reference code.
-        self.aux_head = (keras.layers.Dense(self.num_classes, name="aux_head")
+        self.aux_head = (keras.layers.Dense(self.num_classes, name="aux_head", dtype=policy)
                          if separation or recalibration else None)
         self.seed_generator = keras.random.SeedGenerator(seed) if separation else None
-
-    @classmethod
-    def inserter(cls, num_classes, stages=("stage4",), **kwargs):
-        """`insert` for `tfrobust.architectures.get`: an FSR after each of `stages`.
-
-        Sets `num_layers=len(stages)`, the 1/|L| of Eq. 5. The default, after
-        the last block of ResNet-18, is the paper's best position (Table A4).
-
-        Example:
-            >>> insert = FSR.inserter(10, stages=("stage3", "stage4"), tau=0.1)
-            >>> sorted(insert)
-            ['stage3', 'stage4']
-        """
-        if isinstance(stages, str) or not stages or not all(isinstance(s, str) for s in stages):
-            raise ValueError("`stages` must be a non-empty sequence of stage names. "
-                             f"Received: stages={stages!r}")
-        if len(set(stages)) != len(stages):
-            raise ValueError(f"`stages` has duplicates. Received: stages={stages!r}")
-        if "num_layers" in kwargs:
-            raise ValueError("`inserter` sets `num_layers` to len(stages). "
-                             f"Received: num_layers={kwargs['num_layers']!r}")
-
-        def factory(name, channels):
-            return cls(channels, num_classes=num_classes, num_layers=len(stages),
-                       name=name, **kwargs)
-
-        return {stage: factory for stage in stages}
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] != self.channels:
@@ -219,6 +184,8 @@ class FSR(keras.layers.Layer):
 
     def robust_mask(self, inputs, training=False):
         """m+ in (0, 1) (or {0, 1} for `mask="binary"`), shaped like `inputs`."""
+        if not self.separation:
+            raise ValueError("This FSR layer has no mask. Received: separation=False")
         logits = self.separation_net(inputs, training=training)  # r
         if training:
             # log s(r) - log(1 - s(r)) = r, so Eq. 2 is sigmoid((r + g1 - g2) / tau).
@@ -314,3 +281,34 @@ class FSR(keras.layers.Layer):
             "seed": self.seed,
         })
         return config
+
+
+def fsr_insert(arch, num_classes, stages=None, **fsr_kwargs):
+    """The `insert` dict putting an `FSR(channels, num_classes, ...)` after stages of `arch`.
+
+    Each layer gets `num_layers=len(stages)`, the 1/|L| of Eq. 5.
+
+    Args:
+        arch: a `tfrobust.architectures` name.
+        num_classes: the model's classes.
+        stages: stage names; default the last residual stage, after block 4
+            of ResNet-18, the paper's best position (Table A4). (The
+            reference code puts it after VGG-16's 4th block: `("stage4",)`.)
+        **fsr_kwargs: other `FSR` arguments (`tau`, `lambda_sep`, ...).
+
+    Example:
+        >>> sorted(fsr_insert("resnet18", 10))
+        ['stage4']
+        >>> sorted(fsr_insert("resnet18", 10, stages=("stage3", "stage4"), tau=0.5))
+        ['stage3', 'stage4']
+    """
+    stages = residual_stages(arch)[-1:] if stages is None else check_stages(stages)
+    if "num_layers" in fsr_kwargs:
+        raise ValueError("`fsr_insert` sets `num_layers` to len(stages). "
+                         f"Received: num_layers={fsr_kwargs['num_layers']!r}")
+    FSR(8, num_classes, **fsr_kwargs)  # reject bad arguments now, not at build
+
+    def factory(name, channels):
+        return FSR(channels, num_classes, num_layers=len(stages), name=name, **fsr_kwargs)
+
+    return {stage: factory for stage in stages}

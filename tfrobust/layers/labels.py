@@ -28,3 +28,17 @@ def label_scope(labels):
 def current_labels():
     """The labels set by the innermost `label_scope`, or `None` outside one."""
     return _LABELS.get()
+
+
+def require_labels(layer):
+    """The labels of the current `label_scope`, or a clear error naming the fix."""
+    labels = current_labels()
+    if labels is None:
+        raise ValueError(
+            f"{type(layer).__name__} layer {layer.name!r} adds a loss that needs the "
+            "batch labels in training mode. Train with "
+            "`tfrobust.training.adversarial(model, objective, attack)`, which calls the "
+            "model inside `tfrobust.layers.label_scope(y)`, or wrap the training-mode "
+            "call in `label_scope(y)` yourself. Received: no labels in scope."
+        )
+    return labels

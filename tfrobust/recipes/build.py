@@ -19,8 +19,11 @@ def datasets(recipe):
     return train, validation
 
 
-def model(recipe):
-    """The classifier, with the recipe's defense layers inserted."""
+def model(recipe, input_shape=None):
+    """The classifier, with the recipe's defense layers inserted.
+
+    `input_shape` overrides the dataset's (tests build ImageNet models smaller).
+    """
     from tfrobust import architectures
     from tfrobust import data
     from tfrobust.layers import with_guided_dropout
@@ -31,7 +34,8 @@ def model(recipe):
         cls = registry.resolve("layer", registry.LAYERS, layer.layer, f"model.insert.{stage}")
         insert[stage] = registry.layer_factory(cls, layer.args, spec.num_classes)
     classifier = architectures.get(recipe.model.architecture, num_classes=spec.num_classes,
-                                   input_shape=spec.image_shape, width=recipe.model.width,
+                                   input_shape=input_shape or spec.image_shape,
+                                   width=recipe.model.width,
                                    insert=insert)
     return with_guided_dropout(classifier) if recipe.model.guided_dropout else classifier
 
@@ -62,14 +66,14 @@ def steps_per_epoch(recipe):
 def learning_rate(recipe):
     """A Keras schedule over steps built from the recipe's epoch-based schedule."""
     config, rate = recipe.training.schedule, recipe.training.optimizer.learning_rate
+    if config.name == "constant":
+        return rate
     steps = steps_per_epoch(recipe)
     if config.name == "piecewise":
         boundaries = [int(b * steps) for b in config.boundaries]
         values = [rate * config.factor ** i for i in range(len(boundaries) + 1)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-    if config.name == "cosine":
-        return keras.optimizers.schedules.CosineDecay(rate, recipe.training.epochs * steps)
-    return rate
+    return keras.optimizers.schedules.CosineDecay(rate, recipe.training.epochs * steps)
 
 
 def optimizer(recipe):

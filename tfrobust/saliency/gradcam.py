@@ -41,22 +41,38 @@ def probe(model, layer):
     if layer not in names:
         raise ValueError(f"{model.name!r} has no layer {layer!r}; its layers are {names}. "
                          f"Received: layer={layer!r}")
-    activation = model.get_layer(layer).output
+    inputs, activation, outputs = _graph(model, layer)
     if len(activation.shape) != 4:
         raise ValueError(f"Grad-CAM needs a layer with a 4-D (N, H, W, C) output. "
                          f"Received: layer={layer!r} with shape {activation.shape}")
-    if len(model.inputs) != 1:
-        raise ValueError(f"Expected a model with one image input. Received: {len(model.inputs)}")
-    head = keras.Model(model.inputs, activation)
+    if len(inputs) != 1:
+        raise ValueError(f"Expected a model with one image input. Received: {len(inputs)}")
+    head = keras.Model(inputs, activation)
     # A model from an intermediate tensor: layers before `layer` that still
     # feed the rest (none in a chain of stages) read the image input.
-    tail = keras.Model([model.inputs[0], activation], model.outputs[0])
-    image = keras.Input(model.inputs[0].shape[1:], name="image")
+    tail = keras.Model([inputs[0], activation], outputs[0])
+    image = keras.Input(inputs[0].shape[1:], name="image")
     offset = keras.Input(activation.shape[1:], name="offset")
     a = head(image)
     logits = tail([image, keras.layers.Add()([a, offset])])
     per_model[layer] = keras.Model([image, offset], [a, logits], name=f"{model.name}_{layer}_probe")
     return per_model[layer]
+
+
+def _graph(model, layer):
+    """`(inputs, activation, outputs)` symbolic tensors of `model` with `layer`'s output.
+
+    A Sequential model (a loaded one in particular) is re-traced layer by
+    layer on a fresh input, sharing its layers and weights.
+    """
+    if isinstance(model, keras.Sequential):
+        inputs = keras.Input(model.inputs[0].shape[1:])
+        h, activation = inputs, None
+        for each in model.layers:
+            h = each(h)
+            activation = h if each.name == layer else activation
+        return [inputs], activation, [h]
+    return model.inputs, model.get_layer(layer).output, model.outputs
 
 
 def activation_and_grad_fn(forward, x, y, shape):

@@ -31,44 +31,61 @@ def gradient_fn(forward, x, y):
     return backend.input_grad(lambda z: targets.class_score(forward(z), y), x)
 
 
+CHUNK = 8
+"""Copies of the batch per gradient pass in SmoothGrad and Integrated Gradients."""
+
+
+def summed_gradients(forward, points, weights, y, chunk=CHUNK):
+    """sum_k weights[k] * gradient at `points[k]` (a (K, N, ...) stack), `chunk` copies per pass.
+
+    A Python loop over batched chunks rather than `fori_loop`: on CPU, XLA
+    runs convolutions inside a while loop several times slower (measured
+    10x with TF and JAX), while a batch of copies runs at full speed. The
+    trace grows with K / chunk, memory with `chunk` copies of the batch.
+    """
+    count = int(points.shape[0])
+    total = None
+    for first in range(0, count, chunk):
+        size = min(chunk, count - first)
+        block = points[first:first + size]
+        flat = ops.reshape(block, (-1,) + tuple(points.shape[2:]))
+        grads = gradient_fn(forward, flat, ops.tile(y, (size,)))
+        grads = ops.reshape(grads, (size, -1) + tuple(points.shape[2:]))
+        w = ops.reshape(ops.convert_to_tensor(weights[first:first + size], dtype=grads.dtype),
+                        (size,) + (1,) * (len(points.shape) - 1))
+        part = ops.sum(w * grads, axis=0)
+        total = part if total is None else total + part
+    return total
+
+
 def smoothgrad_fn(forward, x, y, samples=25, noise=0.15, seed=None):
     """Mean gradient over `samples` copies of `x` with Gaussian noise.
 
     The noise's standard deviation is `noise` times each image's value range,
-    the paper's "noise level" (10-20% works best there). All noise is drawn
-    before the loop, because a seed generator cannot advance inside a traced
-    loop body: memory is `samples` copies of the batch.
+    the paper's "noise level" (10-20% works best there).
     """
     axes = tuple(range(1, len(x.shape)))
     spread = ops.max(x, axis=axes, keepdims=True) - ops.min(x, axis=axes, keepdims=True)
     draws = keras.random.normal((samples,) + tuple(ops.shape(x)), seed=seed)
-
-    def body(i, total):
-        z = x + noise * spread * ops.take(draws, i, axis=0)
-        return total + gradient_fn(forward, z, y)
-
-    return ops.fori_loop(0, samples, body, ops.zeros_like(x)) / samples
+    points = x[None] + noise * spread[None] * draws
+    return summed_gradients(forward, points, [1.0 / samples] * samples, y)
 
 
 def integrated_gradients_fn(forward, x, y, baseline=None, steps=50):
     """(x - x0) times the mean gradient on the straight path from x0 to x.
 
     The path integral uses the trapezoidal rule on `steps` intervals (one
-    gradient more than the paper's Riemann sum, and exact for the piecewise
-    linear segments of ReLU networks up to the kinks), so attributions sum to
-    f(x) - f(x0) within 1% with a few dozen steps. `baseline` defaults to
-    black images.
+    gradient more than the paper's Riemann sum, and exact on the linear
+    pieces of a ReLU network's path), so attributions sum to f(x) - f(x0)
+    within 1% with some dozens of steps. `baseline` defaults to black images.
     """
     baseline = ops.zeros_like(x) if baseline is None else baseline
     diff = x - baseline
-
-    def body(k, total):
-        weight = ops.where(ops.logical_or(k == 0, k == steps), 0.5, 1.0)
-        z = baseline + (ops.cast(k, x.dtype) / steps) * diff
-        return total + weight * gradient_fn(forward, z, y)
-
-    total = ops.fori_loop(0, steps + 1, body, ops.zeros_like(x))
-    return diff * total / steps
+    fractions = ops.reshape(ops.arange(steps + 1, dtype=x.dtype) / steps,
+                            (steps + 1,) + (1,) * len(x.shape))
+    points = baseline[None] + fractions * diff[None]
+    weights = [0.5 if k in (0, steps) else 1.0 for k in range(steps + 1)]
+    return diff * summed_gradients(forward, points, weights, y) / steps
 
 
 def vanilla_gradient(model, x, y=None):
@@ -105,13 +122,14 @@ def smoothgrad(model, x, y=None, samples=25, noise=0.15, seed=None):
     samples = check_positive_int("samples", samples)
     noise = check_noise(noise)
     x, y = targets.prepare(model, x, y)
-    key = ("smoothgrad", samples, noise)
+    key = ("smoothgrad", samples)
     generator = targets.seed_generator(model, key, seed)
 
-    def fn(forward, x, y):
+    def fn(forward, x, y, noise):  # noise as an argument: one compilation for every level
         return smoothgrad_fn(forward, x, y, samples, noise, generator)
 
-    return targets.compiled(model, key, fn, state=[generator.state])(x, y)
+    return targets.compiled(model, key, fn, state=[generator.state])(
+        x, y, ops.convert_to_tensor(noise, dtype="float32"))
 
 
 def integrated_gradients(model, x, y=None, baseline=None, steps=50):

@@ -1,6 +1,12 @@
-"""Training: `adversarial(model, objective, attack)` gives a model whose `fit` is adversarial."""
+"""Training: `adversarial(model, objective, attack)` gives a model whose `fit` is adversarial,
+and `make_strategy` the `tf.distribute` strategy to build it under."""
 
 from tfrobust.training.adversarial_model import AdversarialModel
 from tfrobust.training.adversarial_model import adversarial
+from tfrobust.training.multi_worker import MultiWorkerFitMixin
+from tfrobust.training.strategy import STRATEGIES
+from tfrobust.training.strategy import make_strategy
+from tfrobust.training.strategy import resolve_strategy_name
 
-__all__ = ["AdversarialModel", "adversarial"]
+__all__ = ["AdversarialModel", "MultiWorkerFitMixin", "STRATEGIES", "adversarial",
+           "make_strategy", "resolve_strategy_name"]

@@ -30,8 +30,7 @@ def resolve_strategy_name(name="auto", tf_config=None, num_gpus=None):
         tf_config: the `TF_CONFIG` JSON string; read from the environment if `None`.
         num_gpus: visible GPUs; asked of TensorFlow if `None`.
     """
-    if name not in STRATEGIES:
-        raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: name={name!r}")
+    _check_name(name)
     if name != "auto":
         return name
     if tf_config is None:
@@ -60,6 +59,7 @@ def make_strategy(name="auto"):
         ...     robust.compile(optimizer="sgd")
         >>> robust.fit(train_ds, epochs=10)  # doctest: +SKIP
     """
+    _check_name(name)
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             "`make_strategy` builds tf.distribute strategies, for the TensorFlow backend. "
@@ -75,6 +75,11 @@ def make_strategy(name="auto"):
     if resolved == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def _check_name(name):
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: name={name!r}")
 
 
 def _num_workers(tf_config):

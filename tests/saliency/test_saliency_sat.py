@@ -1,0 +1,108 @@
+"""SAT: the saliency initialisation, its alpha^t schedule, PGD-SAT / TRADES-SAT in `fit`."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tfrobust import objectives
+from tfrobust import saliency
+from tfrobust.attacks.saliency_init import SaliencyPGD
+from tfrobust.attacks.saliency_init import binarize
+from tfrobust.saliency import sat
+from tfrobust.training import adversarial
+
+
+def small_cnn(seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3),
+    ])
+
+
+def batch(n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, n)
+
+
+@pytest.mark.jax
+def test_start_is_in_the_eps_ball_and_the_box_whatever_the_map():
+    model = small_cnn()
+    x, y = batch()
+    x[:4] = 0.0  # pixels at the box's edges stay inside it
+    x[4:8] = 1.0
+    attack = SaliencyPGD(eps=0.1, steps=0, alpha=0.5, seed=0)
+    attack.set_epoch(1)
+    for maps in (None, np.random.default_rng(1).normal(size=(16, 8, 8)).astype("float32")):
+        x_adv = ops.convert_to_numpy(attack(model, x, y, saliency=maps))
+        assert np.abs(x_adv - x).max() <= 0.1 + 1e-6
+        assert x_adv.min() >= 0 and x_adv.max() <= 1
+        inner = np.abs(x_adv[8:] - x[8:])  # away from the box: exactly eps per coordinate
+        np.testing.assert_allclose(inner[(x[8:] > 0.1) & (x[8:] < 0.9)], 0.1, rtol=1e-5)
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("epoch", [0, 2, 6])
+def test_random_fraction_is_alpha_to_the_epoch(epoch):
+    """With s = +1 everywhere the saliency start is -eps; random coordinates are +eps half the time."""
+    model = small_cnn()
+    n = 256
+    x, y = np.full((n, 8, 8, 1), 0.5, "float32"), np.zeros(n, "int32")
+    attack = SaliencyPGD(eps=0.1, steps=0, alpha=0.7, seed=3)
+    attack.set_epoch(epoch)
+    assert float(attack.random_fraction.value) == pytest.approx(0.7 ** epoch)
+    delta = ops.convert_to_numpy(attack(model, x, y, saliency=np.ones((n, 8, 8, 1), "float32"))) - x
+    random_fraction = 2 * np.mean(delta > 0)
+    sigma = 2 * np.sqrt(0.25 / delta.size)  # the estimate's standard deviation, at most
+    assert random_fraction == pytest.approx(0.7 ** epoch, abs=5 * sigma)
+
+
+@pytest.mark.jax
+def test_without_noise_the_start_is_minus_the_thresholded_saliency():
+    maps = ops.convert_to_tensor(np.array([[[[-2.0], [0.5]]], [[[3.0], [1.0]]]], "float32"))
+    np.testing.assert_array_equal(ops.convert_to_numpy(binarize(maps))[..., 0],
+                                  [[[-1, 1]], [[1, -1]]])  # signed: 0; non-negative: mean
+    attack = SaliencyPGD(eps=0.25, steps=0, alpha=0.5)
+    attack.set_epoch(60)  # 0.5^60: no noise left
+    x = np.full((2, 1, 2, 1), 0.5, "float32")
+    x_adv = ops.convert_to_numpy(attack(small_cnn_1x2(), x, np.zeros(2), saliency=maps))
+    np.testing.assert_allclose(x_adv[..., 0], [[[0.75, 0.25]], [[0.25, 0.75]]])
+
+
+def small_cnn_1x2():
+    return keras.Sequential([keras.Input((1, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("constructor, maps_in_data", [(sat.pgd_sat, False), (sat.trades_sat, True)])
+def test_fit_follows_the_schedule_with_online_or_dataset_saliency(constructor, maps_in_data):
+    model = small_cnn()
+    robust = constructor(model, eps=0.1, step_size=0.05, steps=2, alpha=0.5, seed=0)
+    robust.compile(optimizer=keras.optimizers.SGD(0.1))
+    x, y = batch()
+    inputs = saliency.with_saliency(x, saliency.mask_to_saliency(x[..., 0] > 0.5)) if maps_in_data else x
+    before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+    history = robust.fit(inputs, y, batch_size=8, epochs=3, verbose=0).history
+    assert float(robust.attack.random_fraction.value) == pytest.approx(0.25)  # last epoch: t = 2
+    assert np.isfinite(history["loss"]).all() and "adv_accuracy" in history
+    assert not np.allclose(ops.convert_to_numpy(model.trainable_weights[0]), before[0])
+
+
+def test_arguments_and_missing_saliency_are_rejected():
+    with pytest.raises(ValueError, match="Received: alpha=1.5"):
+        SaliencyPGD(alpha=1.5)
+    with pytest.raises(ValueError, match="Received: saliency='gradcam'"):
+        SaliencyPGD(saliency="gradcam")
+    with pytest.raises(ValueError, match="Received: steps=-1"):
+        SaliencyPGD(steps=-1)
+    x, y = batch(2)
+    with pytest.raises(ValueError, match="pass maps with the data"):
+        SaliencyPGD(eps=0.1, saliency=None)(small_cnn(), x, y)
+    # The plain AdversarialModel does not track alpha^t: a compiled JAX step would freeze it.
+    robust = adversarial(small_cnn(), objectives.PGDAT(), SaliencyPGD(eps=0.1, steps=1))
+    robust.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="random fraction"):
+        robust.fit(x, y, epochs=1, verbose=0, callbacks=[sat.SATSchedule(robust.attack)])
