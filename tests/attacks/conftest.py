@@ -1,36 +1,22 @@
 """Shared fixtures: small models and a small adversarially trained MNIST CNN."""
 
-import gzip
 import pathlib
 
 import keras
 import numpy as np
 import pytest
 
+from tfrobust import data
 from tfrobust.attacks import FGSM
 
-MNIST_DIR = pathlib.Path(__file__).resolve().parents[3] / "shared" / "datasets" / "mnist"
-
-
-def load_idx(path):
-    """Parse a gzipped IDX file (MNIST's format): magic, dims, then raw uint8 data."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+SHARED_DATASETS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
 def load_mnist(split, n):
-    """The first `n` images of a split as float32 NHWC in [0, 1] and int32 labels."""
-    prefix = "train" if split == "train" else "t10k"
-    images = MNIST_DIR / f"{prefix}-images-idx3-ubyte.gz"
-    labels = MNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz"
-    if not (images.exists() and labels.exists()):
-        pytest.skip(f"MNIST not found in {MNIST_DIR}")
-    x = load_idx(images)[:n].astype("float32")[..., None] / 255.0
-    y = load_idx(labels)[:n].astype("int32")
-    return x, y
+    """The first `n` images of the full MNIST beside the checkout, through `tfrobust.data`."""
+    if not (SHARED_DATASETS / "mnist").is_dir():
+        pytest.skip(f"MNIST not found in {SHARED_DATASETS}")
+    return data.load_numpy("mnist", split, SHARED_DATASETS, n=n)
 
 
 def small_cnn(input_shape=(28, 28, 1), classes=10, batch_norm=False):

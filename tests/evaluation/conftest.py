@@ -1,6 +1,5 @@
-"""MNIST from the shared IDX files and a small FGSM-RS-trained CNN, once per session."""
+"""MNIST from the shared datasets and a small FGSM-RS-trained CNN, once per session."""
 
-import gzip
 import pathlib
 import time
 
@@ -8,28 +7,17 @@ import keras
 import numpy as np
 import pytest
 
-MNIST_DIR = pathlib.Path(__file__).resolve().parents[3] / "shared" / "datasets" / "mnist"
+from tfrobust import data
+
+SHARED_DATASETS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "datasets"
 TRAIN_EPS = 0.1  # L-inf budget the model is trained and evaluated at
 
 
-def read_idx(path):
-    """Parse a gzip'd IDX file (big-endian header: magic, then one int32 per dimension)."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = np.frombuffer(data, dtype=">i4", count=ndim, offset=4)
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def load_mnist(split, n):
-    prefix = "train" if split == "train" else "t10k"
-    images = MNIST_DIR / f"{prefix}-images-idx3-ubyte.gz"
-    labels = MNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz"
-    if not images.is_file() or not labels.is_file():
-        pytest.skip(f"MNIST IDX files not found in {MNIST_DIR}")
-    x = read_idx(images)[:n].astype("float32")[..., None] / 255.0
-    y = read_idx(labels)[:n].astype("int64")
-    return x, y
+    """The first `n` images of the full MNIST beside the checkout, through `tfrobust.data`."""
+    if not (SHARED_DATASETS / "mnist").is_dir():
+        pytest.skip(f"MNIST not found in {SHARED_DATASETS}")
+    return data.load_numpy("mnist", split, SHARED_DATASETS, n=n)
 
 
 def small_cnn(name="mnist_cnn"):

@@ -1,5 +1,9 @@
 """SAT: the saliency initialisation, its alpha^t schedule, PGD-SAT / TRADES-SAT in `fit`."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -106,3 +110,28 @@ def test_arguments_and_missing_saliency_are_rejected():
     robust.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="random fraction"):
         robust.fit(x, y, epochs=1, verbose=0, callbacks=[sat.SATSchedule(robust.attack)])
+
+
+# A fresh process: the failure this guards against is a native abort (heap
+# corruption in oneDNN's CPU kernel for the gradient of a 1x1 stride-2 conv, the
+# ResNet projection shortcut, at 64x64), which would kill the test session.
+SAT_64 = r"""
+import numpy as np
+from tfrobust import architectures
+from tfrobust.saliency import sat
+model = architectures.get("resnet18", num_classes=10, input_shape=(64, 64, 3), width=0.125)
+robust = sat.pgd_sat(model, eps=3 / 255, step_size=1.2 / 255, steps=2, seed=0)
+robust.compile(optimizer="sgd")
+x = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+history = robust.fit(x, np.array([0, 1]), batch_size=2, epochs=1, verbose=0).history
+assert np.isfinite(history["loss"]).all(), history
+print("trained")
+"""
+
+
+def test_pgd_sat_trains_a_resnet18_on_64x64_images():
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, "-c", SAT_64], capture_output=True, text=True,
+                            env=env, timeout=600)
+    assert result.returncode == 0 and "trained" in result.stdout, (
+        f"exit status {result.returncode}: {result.stderr[-3000:]}")

@@ -68,6 +68,21 @@ def conv(filters, kernel_size, name, strides=1, use_bias=False):
     )
 
 
+def projection(x, filters, name, strides=1):
+    """A 1x1 projection shortcut: a stride-`strides` subsample, then a stride-1 1x1 conv.
+
+    The same function (and weights, under the same `name`) as a strided 1x1
+    'same' convolution, which never pads. Written this way because oneDNN's
+    weight gradient of a strided 1x1 convolution with fewer than 16 input
+    channels writes past its buffer on AVX-512 CPUs (oneDNN issue #6035): it
+    aborted training of narrow (width < 0.25) ResNets on 64x64 images here.
+    """
+    if strides != 1:
+        x = keras.layers.MaxPooling2D(1, strides=strides, padding="same",
+                                      name=f"{name}_subsample")(x)
+    return conv(filters, 1, name)(x)
+
+
 def batch_norm(name):
     return keras.layers.BatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name

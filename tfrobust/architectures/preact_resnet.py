@@ -17,7 +17,7 @@ def preact_block(x, filters, strides, name):
     out = base.relu(f"{name}_relu1")(base.batch_norm(f"{name}_bn1")(x))
     shortcut = x
     if strides != 1 or x.shape[-1] != filters:
-        shortcut = base.conv(filters, 1, f"{name}_shortcut_conv", strides=strides)(out)
+        shortcut = base.projection(out, filters, f"{name}_shortcut_conv", strides)
     y = base.conv(filters, 3, f"{name}_conv1", strides=strides)(out)
     y = base.relu(f"{name}_relu2")(base.batch_norm(f"{name}_bn2")(y))
     y = base.conv(filters, 3, f"{name}_conv2")(y)

@@ -23,7 +23,7 @@ def basic_block(x, filters, strides, name, shortcut="projection"):
         if shortcut == "zero_pad":
             x = ZeroPadShortcut(filters, strides, name=f"{name}_shortcut")(x)
         else:
-            x = base.conv(filters, 1, f"{name}_shortcut_conv", strides=strides)(x)
+            x = base.projection(x, filters, f"{name}_shortcut_conv", strides)
             x = base.batch_norm(f"{name}_shortcut_bn")(x)
     y = keras.layers.Add(name=f"{name}_add")([x, y])
     return base.relu(f"{name}_out")(y)

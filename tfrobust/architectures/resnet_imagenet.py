@@ -26,7 +26,7 @@ def bottleneck_block(x, filters, strides, name, expansion=4):
     y = base.conv(out_filters, 1, f"{name}_conv3")(y)
     y = base.batch_norm(f"{name}_bn3")(y)
     if strides != 1 or x.shape[-1] != out_filters:
-        x = base.conv(out_filters, 1, f"{name}_shortcut_conv", strides=strides)(x)
+        x = base.projection(x, out_filters, f"{name}_shortcut_conv", strides)
         x = base.batch_norm(f"{name}_shortcut_bn")(x)
     y = keras.layers.Add(name=f"{name}_add")([x, y])
     return base.relu(f"{name}_out")(y)

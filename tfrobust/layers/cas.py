@@ -25,8 +25,7 @@ from keras import ops
 from tfrobust.layers.checks import non_negative_number
 from tfrobust.layers.checks import positive_int
 from tfrobust.layers.labels import require_labels
-from tfrobust.layers.stages import check_stages
-from tfrobust.layers.stages import residual_stages
+from tfrobust.layers.stages import counted_insert
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")
@@ -142,13 +141,4 @@ def cas_insert(arch, num_classes, stages=None, **cas_kwargs):
         >>> sorted(cas_insert("resnet18", 10, beta=2.0))
         ['stage4']
     """
-    stages = residual_stages(arch)[-1:] if stages is None else check_stages(stages)
-    if "num_layers" in cas_kwargs:
-        raise ValueError("`cas_insert` sets `num_layers` to len(stages). "
-                         f"Received: num_layers={cas_kwargs['num_layers']!r}")
-    CAS(8, num_classes, **cas_kwargs)  # reject bad arguments now, not at build
-
-    def factory(name, channels):
-        return CAS(channels, num_classes, num_layers=len(stages), name=name, **cas_kwargs)
-
-    return {stage: factory for stage in stages}
+    return counted_insert(CAS, arch, num_classes, stages, cas_kwargs)

@@ -35,8 +35,7 @@ from keras import ops
 from tfrobust.layers.checks import non_negative_number
 from tfrobust.layers.checks import positive_int
 from tfrobust.layers.labels import require_labels
-from tfrobust.layers.stages import check_stages
-from tfrobust.layers.stages import residual_stages
+from tfrobust.layers.stages import counted_insert
 
 # Keeps the uniform sample of the Gumbel noise away from 0 and 1.
 _EPSILON = 1e-7
@@ -302,13 +301,4 @@ def fsr_insert(arch, num_classes, stages=None, **fsr_kwargs):
         >>> sorted(fsr_insert("resnet18", 10, stages=("stage3", "stage4"), tau=0.5))
         ['stage3', 'stage4']
     """
-    stages = residual_stages(arch)[-1:] if stages is None else check_stages(stages)
-    if "num_layers" in fsr_kwargs:
-        raise ValueError("`fsr_insert` sets `num_layers` to len(stages). "
-                         f"Received: num_layers={fsr_kwargs['num_layers']!r}")
-    FSR(8, num_classes, **fsr_kwargs)  # reject bad arguments now, not at build
-
-    def factory(name, channels):
-        return FSR(channels, num_classes, num_layers=len(stages), name=name, **fsr_kwargs)
-
-    return {stage: factory for stage in stages}
+    return counted_insert(FSR, arch, num_classes, stages, fsr_kwargs)

@@ -51,6 +51,22 @@ def attack(recipe):
                                 seed=recipe.training.seed)
 
 
+def trainer(recipe, classifier):
+    """The model whose `fit` trains `classifier` with the recipe's objective and attack.
+
+    A saliency-initialised attack (SAT) needs `SATModel`, which owns its alpha^t schedule.
+    """
+    from tfrobust.attacks.saliency_init import SaliencyPGD
+    from tfrobust.training import adversarial
+
+    training_attack = attack(recipe)
+    if isinstance(training_attack, SaliencyPGD):
+        from tfrobust.saliency.sat import SATModel
+
+        return SATModel(classifier, objective(recipe), training_attack)
+    return adversarial(classifier, objective(recipe), training_attack)
+
+
 def steps_per_epoch(recipe):
     """Steps in one epoch: the recipe's, else one pass over the training images."""
     if recipe.training.steps_per_epoch is not None:

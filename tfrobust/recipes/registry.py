@@ -8,6 +8,7 @@ import importlib
 import inspect
 
 from tfrobust.recipes.validation import RecipeError
+from tfrobust.recipes.validation import fractions_to_numbers
 from tfrobust.recipes.validation import suggest
 
 OBJECTIVES = {
@@ -21,6 +22,7 @@ OBJECTIVES = {
 ATTACKS = {
     "fgsm": "tfrobust.attacks:FGSM",
     "pgd": "tfrobust.attacks:PGD",
+    "saliency_pgd": "tfrobust.attacks.saliency_init:SaliencyPGD",  # SAT
 }
 LAYERS = {
     "fsr": "tfrobust.layers.fsr:FSR",
@@ -38,7 +40,8 @@ def layer_factory(cls, args, num_classes):
 
     def factory(name, channels):
         context = {"channels": channels, "num_classes": num_classes}
-        return cls(name=name, **{k: v for k, v in context.items() if k in wanted}, **args)
+        return cls(name=name, **{k: v for k, v in context.items() if k in wanted},
+                   **fractions_to_numbers(args))
 
     return factory
 
@@ -67,6 +70,6 @@ def instantiate(kind, registry, config, path, **fixed):
     cls = resolve(kind, registry, config.name, f"{path}.name")
     check_args(cls, config.args, f"{path}.args")
     try:
-        return cls(**config.args, **fixed)
+        return cls(**fractions_to_numbers(config.args), **fixed)
     except (TypeError, ValueError) as error:
         raise RecipeError(f"{path}.args: {error}") from error

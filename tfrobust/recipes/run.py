@@ -36,19 +36,21 @@ def save_model(model, path):
     write_text(path.parent / zoo_entry.WEIGHTS_INFO, json.dumps(info, indent=2) + "\n")
 
 
-def fit(recipe, out_dir, strategy, verbose="auto"):
-    """Train as the recipe says; resumes from `out_dir/backup` if a run was interrupted."""
+def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
+    """Train as the recipe says; resumes from `out_dir/backup` if a run was interrupted.
+
+    `callbacks` run after the run's own (TensorBoard, BackupAndRestore).
+    """
     keras.utils.set_random_seed(recipe.training.seed)
     train, validation = build.datasets(recipe)
     with strategy.scope():
         classifier = build.model(recipe)
-        from tfrobust.training import adversarial
-
-        robust = adversarial(classifier, build.objective(recipe), build.attack(recipe))
+        robust = build.trainer(recipe, classifier)
         robust.compile(optimizer=build.optimizer(recipe))
     callbacks = [
         keras.callbacks.TensorBoard(str(out_dir / "logs")),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), double_checkpoint=True),
+        *callbacks,
     ]
     robust.fit(train, epochs=recipe.training.epochs, steps_per_epoch=build.steps_per_epoch(recipe),
                validation_data=validation, callbacks=callbacks, verbose=verbose,

@@ -7,7 +7,7 @@ epsilon outside the [0, 1] pixel scale is a `RecipeError` naming its dotted path
 
 import dataclasses
 import difflib
-import fractions
+import re
 import types
 import typing
 
@@ -32,12 +32,22 @@ def parse_fraction(value, path):
     """A number, or a string such as "8/255"."""
     if isinstance(value, str):
         try:
-            return float(fractions.Fraction(value.strip()))
+            numerator, _, denominator = value.strip().partition("/")
+            return float(numerator) / float(denominator or 1)
         except (ValueError, ZeroDivisionError):
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RecipeError(f"{path}: expected a number or a fraction like 8/255. Received: {value!r}")
     return float(value)
+
+
+def fractions_to_numbers(args):
+    """Constructor arguments with strings such as "8/255" turned into floats."""
+    def convert(value):
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*/\s*\d+(\.\d+)?\s*", value):
+            return parse_fraction(value, "")
+        return value
+    return {key: convert(value) for key, value in args.items()}
 
 
 def _convert(value, annotation, path):
