@@ -15,7 +15,7 @@ def add_parser(subparsers):
         "demo", help="evaluate a robust zoo model against an undefended one on bundled MNIST",
         description=__doc__)
     parser.add_argument("--model", default=DEMO_MODEL, help="zoo ID of the robust model")
-    parser.add_argument("--n", type=int, default=100, help="bundled test images to evaluate on")
+    parser.add_argument("--n", type=int, default=50, help="bundled test images to evaluate on")
     parser.add_argument("--attacks", default="fgsm,pgd,autoattack",
                         help="comma-separated attack names (tfrobust eval --help)")
     parser.add_argument("--models-dir", help="zoo folder (default $TFROBUST_MODELS_DIR or models/)")
