@@ -12,8 +12,6 @@ Random weights are fine: the cost of an attack does not depend on them.
 import argparse
 import datetime
 import platform
-import statistics
-import time
 
 import keras
 import numpy as np
@@ -21,6 +19,7 @@ import tensorflow as tf
 
 from tfrobust import backend
 from tfrobust.attacks import PGD
+from timing import timed
 
 EPS, STEP = 8 / 255, 2 / 255
 
@@ -49,17 +48,6 @@ def resnet20():
             h = keras.layers.ReLU()(keras.layers.Add()([h, r]))
     h = keras.layers.GlobalAveragePooling2D()(h)
     return keras.Model(inputs, keras.layers.Dense(10)(h)), "private builder"
-
-
-def timed(fn, repeats):
-    """Median seconds of `fn()` after one warm-up call (compilation, caches)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def floor_fn(model, x, y, passes):

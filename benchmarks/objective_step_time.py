@@ -70,7 +70,7 @@ def main():
     base = rows[0][1]
     print(f"\nResNet-20, batch {args.batch_size}, {args.steps} timed steps after 2 warm-up steps, "
           f"keras {keras.__version__} ({keras.backend.backend()}), {platform.processor() or platform.machine()}")
-    print(f"| objective | ms/step | x standard | expected |")
+    print("| objective | ms/step | x standard | expected |")
     print("|---|---:|---:|---:|")
     expected = {"Standard": 1, "Fast AT (FGSM-RS)": 2}
     for name, seconds in rows:

@@ -16,8 +16,6 @@ compiled (XLA on TensorFlow, jit on JAX) and warmed up once before timing.
 import argparse
 import datetime
 import platform
-import statistics
-import time
 
 import keras
 import numpy as np
@@ -25,17 +23,7 @@ from keras import ops
 
 from tfrobust import architectures
 from tfrobust import saliency
-
-
-def timed(fn, repeats):
-    """Median seconds of `fn()` after one warm-up call (compilation, caches)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import timed
 
 
 def main():
