@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfrobust.attacks import APGD, APGDT, FGSM, PGD
+from tfrobust.attacks import APGD, APGDT, FABT, FGSM, PGD, Square
 
 pytestmark = pytest.mark.jax
 
@@ -20,10 +20,10 @@ FEW = settings(PROPERTY, max_examples=3)
 
 
 @st.composite
-def problems(draw, max_eps=1.0):
+def problems(draw, max_eps=1.0, min_side=3):
     """A random batch of images (some pixels at 0 or 1), labels and a budget."""
     n = draw(st.integers(1, 5))
-    h = draw(st.integers(3, 9))
+    h = draw(st.integers(min_side, 9))
     c = draw(st.sampled_from([1, 3]))
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
@@ -95,4 +95,22 @@ def test_apgd(problem, norm, loss):
 def test_apgdt(problem, norm):
     x, y, eps, seed = problem
     attack = APGDT(eps, norm=norm, steps=4, n_target_classes=2, seed=seed)
+    check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, norm)
+
+
+@FEW
+@given(problems(max_eps=3.0, min_side=5), st.sampled_from(["linf", "l2"]))
+def test_square(problem, norm):
+    x, y, eps, seed = problem
+    eps = min(eps, 1.0) if norm == "linf" else eps
+    attack = Square(eps, norm=norm, n_queries=6, seed=seed)
+    check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, norm)
+
+
+@FEW
+@given(problems(max_eps=3.0), st.sampled_from(["linf", "l2"]))
+def test_fabt(problem, norm):
+    x, y, eps, seed = problem
+    eps = min(eps, 1.0) if norm == "linf" else eps
+    attack = FABT(eps, norm=norm, steps=3, n_target_classes=2, seed=seed)
     check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, norm)

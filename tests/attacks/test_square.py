@@ -1,4 +1,4 @@
-"""Square attack: valid images in the ball, scores only, AutoAttack's schedule."""
+"""Square attack (L-inf and L2): valid images in the ball, scores only, AutoAttack's schedule."""
 
 import keras
 import numpy as np
@@ -11,6 +11,7 @@ from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.square import Square
 from tfrobust.attacks.square import expected_side
 from tfrobust.attacks.square import p_fraction
+from tfrobust.attacks.square_l2 import window_pattern
 
 
 class Quantize(keras.layers.Layer):
@@ -110,5 +111,64 @@ def test_rejects_bad_arguments():
         Square(eps=0.1, n_queries=0)
     with pytest.raises(ValueError, match="p_init"):
         Square(eps=0.1, p_init=1.5)
-    with pytest.raises(ValueError, match="linf"):
-        Square(eps=0.5, norm="l2")
+    with pytest.raises(ValueError, match="norm"):
+        Square(eps=0.5, norm="l1")
+    model = linear_model(shape=(4, 4, 1))
+    x, y = batch(model, shape=(4, 4, 1))
+    with pytest.raises(ValueError, match="5 x 5"):
+        Square(eps=0.5, norm="l2", n_queries=2)(model, x, y)
+
+
+def ring_rectangle(height, width):
+    """The reference construction: ring k around the centre adds 1/(k+1)^2 to its pixels."""
+    out = np.zeros((height, width))
+    for k in range(max(height // 2 + 1, width // 2 + 1)):
+        rows = slice(max(height // 2 - k, 0), height // 2 + k + 1)
+        cols = slice(max(width // 2 - k, 0), width // 2 + k + 1)
+        out[rows, cols] += 1.0 / (k + 1) ** 2
+    return out / np.linalg.norm(out)
+
+
+def eta(side):
+    half = side // 2
+    pattern = np.vstack([ring_rectangle(half, side), -ring_rectangle(side - half, side)])
+    return pattern / np.linalg.norm(pattern)
+
+
+@pytest.mark.parametrize("side", [3, 5, 6, 9])
+def test_l2_window_pattern_is_the_ring_construction(side):
+    top, left, size = np.array([2.0, 0.0]), np.array([1.0, 12.0 - side]), 12
+    got = keras.ops.convert_to_numpy(window_pattern(
+        keras.ops.convert_to_tensor(top, "float32"), keras.ops.convert_to_tensor(left, "float32"),
+        float(side), size, size, keras.ops.convert_to_tensor([False, True])))
+    for image, transpose in enumerate((False, True)):
+        expected = np.zeros((size, size))
+        t, l = int(top[image]), int(left[image])
+        expected[t:t + side, l:l + side] = eta(side).T if transpose else eta(side)
+        np.testing.assert_allclose(got[image], expected, atol=1e-6)
+
+
+@pytest.mark.jax
+def test_l2_outputs_are_images_in_the_ball():
+    model = linear_model(shape=(8, 8, 3))
+    x, y = batch(model, shape=(8, 8, 3))
+    y[:4] = (y[:4] + 1) % 10
+    x_adv, queries = Square(eps=0.5, norm="l2", n_queries=40, seed=0).run(model, x, y)
+    assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
+    norms = np.linalg.norm((x_adv - x).reshape(len(x), -1), axis=1)
+    assert norms.max() <= 0.5 * (1 + 1e-5)
+    np.testing.assert_array_equal(x_adv[:4], x[:4])
+    assert (queries[:4] == 0).all() and queries[4:].min() >= 1
+    # The perturbations use the budget: the box clips only a little of the eps-sphere.
+    assert np.median(norms[4:]) > 0.3
+
+
+@pytest.mark.jax
+def test_l2_fools_a_model_with_zero_gradients_where_pgd_fails():
+    model = linear_model(shape=(8, 8, 1), quantize=True)
+    x, y = batch(model, n=48)
+    pgd = PGD(eps=2.0, step_size=0.5, steps=10, norm="l2", seed=0)
+    pgd_acc = (predict_labels(model, np.asarray(pgd(model, x, y))) == y).mean()
+    x_adv = Square(eps=2.0, norm="l2", n_queries=300, seed=0)(model, x, y)
+    square_acc = (predict_labels(model, x_adv) == y).mean()
+    assert square_acc < pgd_acc - 0.3

@@ -90,7 +90,6 @@ def _model():
 def test_one_adversarial_fit_step_updates_every_weight():
     """TF only: the same `add_loss` path as FSR's fit tests, which also run on JAX."""
     model = _model()
-    layer = model.get_layer("cas")
     robust = adversarial(model, objectives.PGDAT(),
                          attacks.PGD(eps=0.1, step_size=0.05, steps=1))
     robust.compile(optimizer=keras.optimizers.SGD(0.1))

@@ -11,9 +11,9 @@
 Every attack also exposes `perturb(forward, x, y)`, a pure function that traces
 inside a compiled training step.
 
-- `Square(eps, n_queries=5000, p_init=0.8)`: score-based random search (L-inf);
+- `Square(eps, n_queries=5000, p_init=0.8)`: score-based random search (L-inf or L2);
   `Square.run(model, x, y)` also returns the queries spent per image.
-- `FABT(eps, steps=100, n_target_classes=9)`: AutoAttack's FAB-T (L-inf).
+- `FABT(eps, steps=100, n_target_classes=9)`: AutoAttack's FAB-T (L-inf or L2).
 - `Ensemble([attacks])`: worst case; `.run(model, x, y) -> (x_adv, report)`.
 - `AutoAttack(eps, norm, version="standard", seed)`: APGD-CE, APGD-T, FAB-T,
   Square on the still-robust points, the model re-queried on every example.

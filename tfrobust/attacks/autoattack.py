@@ -6,25 +6,16 @@ adversarial example (see `Ensemble`). The white-box attacks come first; the
 score-based Square attack last catches gradient masking.
 """
 
-import importlib
-
 import keras
 
 from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.ensemble import Ensemble
+from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.square import Square
 
 VERSIONS = ("standard", "custom")
 STANDARD_ORDER = ("apgd-ce", "apgd-t", "fab-t", "square")
-
-
-def _fab_class():
-    """`FABT` if `tfrobust.attacks.fab` exists, else None (it is optional)."""
-    try:
-        return importlib.import_module("tfrobust.attacks.fab").FABT
-    except (ImportError, AttributeError):
-        return None
 
 
 def _seed(seed, offset):
@@ -36,8 +27,7 @@ class AutoAttack(Ensemble):
 
     Args:
         eps: budget in the [0, 1] pixel scale (8/255 for CIFAR-10 L-inf).
-        norm: `"linf"` or `"l2"`. Square is L-inf only here, so the standard
-            L2 version runs without it and says so in `report.skipped`.
+        norm: `"linf"` or `"l2"`.
         version: `"standard"` (APGD-CE, APGD-T, FAB-T, Square with AutoAttack's
             settings) or `"custom"` (the attacks given in `attacks`).
         seed: base seed; attack `i` gets `seed + i`.
@@ -92,14 +82,10 @@ class AutoAttack(Ensemble):
                 stages.append(("apgd-t", APGDT(eps, norm=norm, steps=self.apgd_steps,
                                                n_target_classes=n_targets,
                                                seed=_seed(seed, 1))))
-            fab = _fab_class()
-            if fab is not None and norm == "linf":
-                stages.append(("fab-t", fab(eps, norm=norm, steps=self.fab_steps,
-                                            n_target_classes=n_targets,
-                                            seed=_seed(seed, 2))))
-            if norm == "linf":
-                stages.append(("square", Square(eps, n_queries=self.square_queries,
-                                                p_init=0.8, seed=_seed(seed, 3))))
+            stages.append(("fab-t", FABT(eps, norm=norm, steps=self.fab_steps,
+                                         n_target_classes=n_targets, seed=_seed(seed, 2))))
+            stages.append(("square", Square(eps, norm=norm, n_queries=self.square_queries,
+                                            p_init=0.8, seed=_seed(seed, 3))))
             self._by_classes[num_classes] = stages
         return self._by_classes[num_classes]
 

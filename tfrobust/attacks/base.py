@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from tfrobust import backend
+from tfrobust.attacks import batching
 
 NORMS = ("linf", "l2")
 
@@ -73,15 +74,25 @@ class Attack:
         raise NotImplementedError
 
     def __call__(self, model, x, y):
-        """Attack `model` (a Keras model taking [0, 1] images) on a batch."""
+        """Attack `model` (a Keras model taking [0, 1] images) on a batch.
+
+        The batch is padded to one of a few sizes (`batching.padded_size`), so
+        a new number of images rarely means a new compilation.
+        """
         x = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
         y = keras.ops.convert_to_tensor(np.asarray(y, dtype="int32"))
         check_batch(x, y)
+        n = int(keras.ops.shape(x)[0])
+        if n == 0:
+            return x
         if model not in self._compiled:
             self._compiled[model] = backend.compile_model_fn(
                 model, self.perturb, state=[self.seed_generator.state]
             )
-        return self._compiled[model](x, y)
+        rows = keras.ops.convert_to_tensor(batching.pad_index(np.arange(n)))
+        x_adv = self._compiled[model](keras.ops.take(x, rows, axis=0),
+                                      keras.ops.take(y, rows, axis=0))
+        return x_adv[:n]
 
     def with_loss(self, loss_fn):
         """A copy that ascends `loss_fn(logits, target)` instead of its own loss.

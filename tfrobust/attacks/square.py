@@ -15,7 +15,9 @@ import numpy as np
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.attacks import batching
 from tfrobust.attacks import losses
+from tfrobust.attacks import square_l2
 from tfrobust.attacks.base import Attack
 from tfrobust.attacks.base import check_batch
 
@@ -42,14 +44,18 @@ def p_fraction(iteration, n_queries, p_init):
 
 
 class Square(Attack):
-    """Score-based Square attack, L-inf, untargeted, margin loss.
+    """Score-based Square attack, L-inf or L2, untargeted, margin loss.
 
     Args:
-        eps: L-inf budget in the [0, 1] pixel scale.
+        eps: budget in the [0, 1] pixel scale.
         n_queries: queries per image (the initial point counts as one).
-        p_init: initial fraction of pixels changed per query (0.8 in AutoAttack
-            for L-inf), halved on AutoAttack's schedule.
+        p_init: initial fraction of pixels changed per query (0.8 in
+            AutoAttack's standard version, for both norms), halved on
+            AutoAttack's schedule.
         loss: `"margin"` (AutoAttack's default) or `"ce"` (minimise `-CE`).
+        norm: `"linf"` (windows set to vertices of the eps-ball) or `"l2"`
+            (ring-shaped windows moved around, `square_l2`); L2 needs images
+            of at least 5 x 5 pixels.
         seed: seed of the attack's random search.
 
     Call arguments (via `Attack.__call__`): a Keras model taking [0, 1] images,
@@ -70,10 +76,6 @@ class Square(Attack):
 
     def __init__(self, eps, n_queries=5000, p_init=0.8, loss="margin", norm="linf", seed=None):
         super().__init__(eps, norm=norm, seed=seed)
-        if norm != "linf":
-            raise ValueError(
-                f"Square is implemented for norm='linf' only. Received: norm={norm!r}"
-            )
         if not isinstance(n_queries, int) or n_queries < 1:
             raise ValueError(f"`n_queries` must be an int >= 1. Received: n_queries={n_queries!r}")
         if not 0 < p_init <= 1:
@@ -96,7 +98,7 @@ class Square(Attack):
         return ops.where(u < 0.5, -1.0, 1.0)
 
     def init_state(self, forward, x, y):
-        """Start from vertical stripes of +-eps (one sign per column and channel).
+        """Start from vertical stripes of +-eps (L-inf), or a grid of patterns (L2).
 
         Returns `(x_best, margin_best, loss_best, queries)`; images the model
         already misclassifies keep `x` and are never queried again. The first
@@ -104,9 +106,17 @@ class Square(Attack):
         """
         logits = forward(x)
         margin_clean, loss_clean = margin(logits, y), self._loss(logits, y)
-        batch, _, width, channels = ops.shape(x)
-        stripes = self.eps * self._random_sign((batch, 1, width, channels))
-        x_init = ops.clip(x + stripes, 0.0, 1.0)
+        batch, height, width, channels = ops.shape(x)
+        if self.norm == "l2":
+            if min(height, width) < 5:
+                raise ValueError(
+                    f"The L2 Square attack needs images of at least 5 x 5 pixels. "
+                    f"Received: {height} x {width}"
+                )
+            x_init = square_l2.initial(x, self.eps, self.seed_generator)
+        else:
+            stripes = self.eps * self._random_sign((batch, 1, width, channels))
+            x_init = ops.clip(x + stripes, 0.0, 1.0)
         logits_init = forward(x_init)
         attacked = margin_clean > 0
         x_best = ops.where(attacked[:, None, None, None], x_init, x)
@@ -117,19 +127,27 @@ class Square(Attack):
 
     def step(self, forward, x, y, x_best, margin_best, loss_best, queries, iteration):
         """One query for every image not yet fooled (`margin_best > 0`)."""
-        batch, height, width, channels = ops.shape(x)
         active = margin_best > 0
         p = p_fraction(iteration, self.n_queries, self.p_init)
+        if self.norm == "l2":
+            x_new = square_l2.propose(x, x_best, p, self.eps, self.seed_generator)
+        else:
+            x_new = self._propose_linf(x, x_best, p)
+        logits = forward(x_new)
+        margin_new, loss_new = margin(logits, y), self._loss(logits, y)
+        improved = active & (loss_new < loss_best)
+        x_best = ops.where(improved[:, None, None, None], x_new, x_best)
+        margin_best = ops.where(improved, margin_new, margin_best)
+        loss_best = ops.where(improved, loss_new, loss_best)
+        queries = queries + ops.cast(active, "float32")
+        return x_best, margin_best, loss_best, queries
+
+    def _propose_linf(self, x, x_best, p):
+        """A random window of every image set to a random vertex of the eps-ball."""
+        batch, height, width, channels = ops.shape(x)
         side = ops.round(ops.sqrt(p * height * width))
         side = ops.clip(side, 1.0, float(min(height, width) - 1))
-        u = keras.random.uniform((batch, 2), seed=self.seed_generator)
-        top = ops.minimum(ops.floor(u[:, 0] * (height - side + 1.0)), height - side)
-        left = ops.minimum(ops.floor(u[:, 1] * (width - side + 1.0)), width - side)
-        rows = ops.cast(ops.arange(height), "float32")[None, :]
-        cols = ops.cast(ops.arange(width), "float32")[None, :]
-        in_rows = (rows >= top[:, None]) & (rows < top[:, None] + side)
-        in_cols = (cols >= left[:, None]) & (cols < left[:, None] + side)
-        window = in_rows[:, :, None, None] & in_cols[:, None, :, None]
+        window, _, _ = square_l2.random_window(batch, side, height, width, self.seed_generator)
 
         # The window becomes a vertex of the eps-ball, one sign per channel; a
         # sign vector that would change nothing (the window is already there)
@@ -143,15 +161,7 @@ class Square(Attack):
             take = changed & ~found
             x_new = ops.where(take[:, None, None, None], candidate, x_new)
             found = found | changed
-
-        logits = forward(x_new)
-        margin_new, loss_new = margin(logits, y), self._loss(logits, y)
-        improved = active & (loss_new < loss_best)
-        x_best = ops.where(improved[:, None, None, None], x_new, x_best)
-        margin_best = ops.where(improved, margin_new, margin_best)
-        loss_best = ops.where(improved, loss_new, loss_best)
-        queries = queries + ops.cast(active, "float32")
-        return x_best, margin_best, loss_best, queries
+        return x_new
 
     def perturb(self, forward, x, y):
         state = self.init_state(forward, x, y)
@@ -175,8 +185,8 @@ class Square(Attack):
 
         `queries[i]` counts the model evaluations spent on image `i`. The query
         step is compiled once per model and batch size; batches are padded to
-        a power of two (padding rows are never attacked) and compacted to the
-        images still to fool when at most a quarter remain, so few sizes, and
+        a few sizes (`batching.padded_size`; padding rows are never attacked)
+        and compacted to the images still to fool when at most a quarter remain, so few sizes, and
         few compilations, occur across calls.
         """
         x = np.asarray(x, dtype="float32")
@@ -185,14 +195,14 @@ class Square(Attack):
         if len(x) == 0:
             return x.copy(), np.zeros((0,), "float32")
         init, step = self._steps_for(model)
-        rows = _pad(np.arange(len(x)))
+        rows = batching.pad_index(np.arange(len(x)))
         values = [keras.ops.convert_to_numpy(t) for t in init(x[rows], y[rows])]
         x_best, margin_best, loss_best, queries = (v[:len(x)].copy() for v in values)
         todo = np.flatnonzero(margin_best > 0)
         iteration, state, rows = 1, None, None
         while todo.size and iteration < self.n_queries:
             if state is None:
-                rows = _pad(todo)
+                rows = batching.pad_index(todo)
                 state = [x[rows], y[rows], x_best[rows], margin_best[rows].copy(),
                          loss_best[rows], queries[rows]]
                 state[3][len(todo):] = -1.0  # padding rows count as fooled: never attacked
@@ -222,12 +232,6 @@ class Square(Attack):
     def get_config(self):
         return {**super().get_config(), "n_queries": self.n_queries,
                 "p_init": self.p_init, "loss": self.loss}
-
-
-def _pad(index):
-    """`index` padded with copies of its first entry to the next power of two."""
-    size = 1 << (len(index) - 1).bit_length()
-    return np.concatenate([index, np.full(size - len(index), index[0])])
 
 
 def expected_side(iteration, n_queries, p_init, height, width):

@@ -2,8 +2,8 @@
 
 Keras 3 gives layers and losses on every backend, but not gradients with respect
 to *inputs* (attacks, saliency), compiled functions that read a model's current
-weights, nor a train step with an inner attack (`AdversarialModel`). Everything backend-specific lives in `tensorflow.py` and
-`jax.py` beside this file; the rest of tfrobust imports only from here.
+weights, nor a train step with an inner attack (`AdversarialModel`). Everything backend-specific lives in
+`tensorflow.py` and `jax.py` beside this file; the rest of tfrobust imports only from here.
 """
 
 import keras
@@ -13,11 +13,13 @@ if keras.backend.backend() == "tensorflow":
     from tfrobust.backend.tensorflow import test_step
     from tfrobust.backend.tensorflow import train_step
     from tfrobust.backend.tensorflow import value_and_grad
+    from tfrobust.backend.tensorflow import xla_by_default
 elif keras.backend.backend() == "jax":
     from tfrobust.backend.jax import compile_model_fn
     from tfrobust.backend.jax import test_step
     from tfrobust.backend.jax import train_step
     from tfrobust.backend.jax import value_and_grad
+    from tfrobust.backend.jax import xla_by_default
 else:
     raise ImportError(
         "tfrobust supports the 'tensorflow' and 'jax' Keras backends. "
@@ -30,4 +32,7 @@ def input_grad(fn, x):
     return value_and_grad(fn, x)[1]
 
 
-__all__ = ["compile_model_fn", "input_grad", "test_step", "train_step", "value_and_grad"]
+__all__ = [
+    "compile_model_fn", "input_grad", "test_step", "train_step", "value_and_grad",
+    "xla_by_default",
+]

@@ -13,7 +13,12 @@ def value_and_grad(fn, x, has_aux=False):
     return jax.value_and_grad(fn, has_aux=has_aux)(x)
 
 
-def compile_model_fn(model, fn, state=(), jit_compile=True):
+def xla_by_default():
+    """JAX compiles with XLA or runs op by op: always compile."""
+    return True
+
+
+def compile_model_fn(model, fn, state=(), jit_compile=None):
     """Compile `fn(forward, *args)` where `forward(x)` runs `model` in inference mode.
 
     Under `jax.jit` a Keras variable read inside the traced function would be
@@ -32,7 +37,7 @@ def compile_model_fn(model, fn, state=(), jit_compile=True):
             out = fn(forward, *args)
         return out, [scope.get_current_value(v) for v in state]
 
-    run = jax.jit(run) if jit_compile else run
+    run = jax.jit(run) if jit_compile or jit_compile is None else run
 
     def compiled(*args):
         out, new_state = run(

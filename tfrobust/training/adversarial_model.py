@@ -83,6 +83,16 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
             if any(getattr(layer, "adds_loss", False) for layer in model._flatten_layers())
             else None)
 
+    def compile(self, *args, jit_compile="auto", **kwargs):
+        """`keras.Model.compile`, but `"auto"` means `backend.xla_by_default()`.
+
+        Keras's own "auto" turns XLA on for TensorFlow on CPU too, where it
+        made our training steps 2.2x slower (benchmarks/README.md).
+        """
+        if jit_compile == "auto":
+            jit_compile = backend.xla_by_default()
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
+
     def call(self, x, training=False):
         return self.model(split_inputs(x)[0], training=training)
 
