@@ -32,6 +32,8 @@ setup(
             "hypothesis>=6,<7",
             "adversarial-robustness-toolbox>=1.17,<2",
         ],
+        # Optional cross-check against AutoAttack's reference code (PyTorch).
+        "crosscheck": ["torch>=2", "torchattacks>=3.5,<4"],
     },
     entry_points={"console_scripts": ["tfrobust=tfrobust.cli.main:main"]},
 )

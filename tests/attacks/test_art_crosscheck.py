@@ -1,15 +1,19 @@
 """Cross-check against IBM's Adversarial Robustness Toolbox on the same model and points.
 
 FGSM must agree to float precision; our PGD and APGD must be at least as
-strong as ART's (robust accuracy no more than one point higher). TensorFlow
-only: ART wraps the model with `TensorFlowV2Classifier`.
+strong as ART's (robust accuracy no more than one point higher), and our
+L-inf Square random search within two points. ART's L2 Square departs from
+the paper's reference code (it divides the new window by its target norm
+instead of scaling to it), so L2 Square and FAB-T are checked against the
+reference code in `test_reference_crosscheck.py` instead. TensorFlow only:
+ART wraps the model with `TensorFlowV2Classifier`.
 """
 
 import keras
 import numpy as np
 import pytest
 
-from tfrobust.attacks import APGD, FGSM, PGD
+from tfrobust.attacks import APGD, FGSM, PGD, Square
 
 if keras.backend.backend() != "tensorflow":
     pytest.skip("ART's TensorFlowV2Classifier needs the TF backend", allow_module_level=True)
@@ -68,3 +72,14 @@ def test_apgd_ce_at_least_as_strong_as_art(mnist_model, art_model, mnist_test):
     acc_ours, acc_art = accuracy(mnist_model, ours, y), accuracy(mnist_model, theirs, y)
     print(f"APGD-CE-100 linf eps=0.3: ours {acc_ours:.3f}, ART {acc_art:.3f}")
     assert acc_ours <= acc_art + ONE_POINT
+
+
+def test_square_linf_as_strong_as_art(mnist_model, art_model, mnist_test):
+    x, y = mnist_test
+    np.random.seed(0)
+    theirs = evasion.SquareAttack(art_model, norm=np.inf, eps=0.3, max_iter=1000, p_init=0.8,
+                                  nb_restarts=1, batch_size=len(x), verbose=False).generate(x, y=y)
+    ours = Square(0.3, n_queries=1000, seed=0)(mnist_model, x, y)
+    acc_ours, acc_art = accuracy(mnist_model, ours, y), accuracy(mnist_model, theirs, y)
+    print(f"Square-1000 linf eps=0.3: ours {acc_ours:.3f}, ART {acc_art:.3f}")
+    assert acc_ours <= acc_art + 2 * ONE_POINT
