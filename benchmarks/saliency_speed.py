@@ -10,7 +10,8 @@ each implementation gets to that count.
         [--repeats 3] [--samples 25] [--ig-steps 50]
 
 Random weights are fine: the cost does not depend on them. Each method is
-compiled (XLA on TensorFlow, jit on JAX) and warmed up once before timing.
+compiled (`backend.compile_model_fn`: XLA on accelerators, a TF graph on CPU;
+jit on JAX) and warmed up once before timing.
 """
 
 import argparse

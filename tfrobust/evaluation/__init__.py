@@ -5,6 +5,7 @@
     >>> sanity_checks(model, x[:200], y[:200], eps=8 / 255).failed  # doctest: +SKIP
 """
 
+from tfrobust.evaluation.evaluate import build_attacks
 from tfrobust.evaluation.evaluate import evaluate
 from tfrobust.evaluation.knn import knn_accuracy
 from tfrobust.evaluation.registry import list_attacks
@@ -18,6 +19,6 @@ from tfrobust.evaluation.sanity import sanity_checks
 from tfrobust.evaluation.summary import EvalSummary
 from tfrobust.evaluation.summary import SchemaError
 
-__all__ = ["EvalSummary", "SanityReport", "SanityWarning", "SchemaError", "evaluate",
-           "knn_accuracy", "list_attacks", "make_attack", "read_json", "sanity_checks", "write_json",
+__all__ = ["EvalSummary", "SanityReport", "SanityWarning", "SchemaError", "build_attacks",
+           "evaluate", "knn_accuracy", "list_attacks", "make_attack", "read_json", "sanity_checks", "write_json",
            "write_report"]

@@ -65,7 +65,7 @@ def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
     for i, attack in enumerate(attacks):
         if isinstance(attack, str):
             attack = registry.make_attack(attack, eps, norm=norm, seed=seed + i,
-                                          **attack_kwargs.get(attack.lower(), {}))
+                                          configs=attack_kwargs)
         elif abs(float(attack.eps) - eps) > 1e-12 or attack.norm != norm:
             raise ValueError(
                 f"{attack!r} does not match the threat model norm={norm!r}, eps={eps:g}"
@@ -153,8 +153,10 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
             for the accuracy-vs-epsilon plot (0 and `eps` are always in it).
         sanity: run `sanity_checks` on the first `min(n, 200)` points; a dict
             passes keyword arguments to it.
-        attack_kwargs: per-name overrides, e.g.
-            `{"autoattack": {"square_queries": 1000}}`.
+        attack_kwargs: per-name settings, e.g.
+            `{"autoattack": {"square_queries": 1000}}`; an `"attack"` entry
+            makes a new name, e.g. `{"pgd100": {"attack": "pgd", "steps": 100}}`
+            (see `registry.make_attack`).
         model_name, dataset_name: labels for the report.
         progress: show a rich progress bar over batches.
 

@@ -2,6 +2,9 @@
 
 Names let an evaluation re-build the same attacks at other budgets (the
 accuracy-vs-epsilon curve, the sanity checks); step sizes scale with `eps`.
+A configuration may also give a new name to an attack with other settings,
+which is how papers' tables read: `{"pgd100": {"attack": "pgd", "steps": 100},
+"ensemble": {"attack": "ensemble", "of": ["fgsm", "pgd", "pgd100", "cw"]}}`.
 """
 
 import inspect
@@ -10,14 +13,23 @@ from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.ensemble import Ensemble
+from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.square import Square
 
 
-def _pgd(eps, norm, seed, steps=20, restarts=1):
-    return PGD(eps, step_size=max(2.5 * eps / steps, 1e-6), steps=steps, norm=norm,
-               restarts=restarts, seed=seed)
+def _pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
+         loss="ce"):
+    """PGD with step `step_fraction * eps` (default `2.5 * eps / steps`, Madry et al.)."""
+    fraction = 2.5 / steps if step_fraction is None else step_fraction
+    return PGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, norm=norm,
+               restarts=restarts, random_start=random_start, loss=loss, seed=seed)
+
+
+def _cw(eps, norm, seed, steps=30, **kwargs):
+    """"C&W" in the defense papers' tables: PGD on the Carlini-Wagner margin loss (CW-inf)."""
+    return _pgd(eps, norm, seed, steps=steps, loss="cw", **kwargs)
 
 
 _FACTORIES = {
@@ -25,9 +37,12 @@ _FACTORIES = {
     "apgd-ce": lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="ce", seed=seed, **kw),
     "apgd-dlr": lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="dlr", seed=seed, **kw),
     "apgd-t": lambda eps, norm, seed, **kw: APGDT(eps, norm=norm, seed=seed, **kw),
-    "pgd": lambda eps, norm, seed, **kw: _pgd(eps, norm, seed, **kw),
+    "fab-t": lambda eps, norm, seed, **kw: FABT(eps, norm=norm, seed=seed, **kw),
+    "pgd": _pgd,
+    "cw": _cw,
     "fgsm": lambda eps, norm, seed, **kw: FGSM(eps, seed=seed, **kw),
     "square": lambda eps, norm, seed, **kw: Square(eps, norm=norm, seed=seed, **kw),
+    "ensemble": None,  # built from other names by `make_attack`
 }
 
 
@@ -36,12 +51,32 @@ def list_attacks():
     return sorted(_FACTORIES)
 
 
-def make_attack(name, eps, norm="linf", seed=None, **kwargs):
-    """Build the attack called `name` for budget `eps` (keyword overrides in `kwargs`)."""
+def make_attack(name, eps, norm="linf", seed=None, configs=None, **kwargs):
+    """Build the attack called `name` for budget `eps`.
+
+    `configs` maps names to keyword arguments (`evaluate(attack_kwargs=...)`);
+    a config's `"attack"` entry names the registry attack it configures, so
+    `name` may be a new label. `kwargs` override the config. An `"ensemble"`
+    takes `of`, the names of its members, each built from `configs` too.
+    """
+    configs = configs or {}
     key = name.lower()
-    if key not in _FACTORIES:
-        raise ValueError(f"Unknown attack {name!r}. Known attacks: {list_attacks()}")
-    attack = _FACTORIES[key](eps, norm, seed, **kwargs)
+    options = {**configs.get(key, {}), **kwargs}
+    base = str(options.pop("attack", key)).lower()
+    if base not in _FACTORIES:
+        raise ValueError(f"Unknown attack {base!r}. Known attacks: {list_attacks()}")
+    if base == "ensemble":
+        members = options.pop("of", None)
+        if not members or options:
+            raise ValueError(f"{name!r}: an ensemble takes only `of`, the names of its "
+                             f"attacks. Received: of={members!r}, other arguments {options}")
+        attack = Ensemble([make_attack(m, eps, norm, None if seed is None else seed + j, configs)
+                           for j, m in enumerate(members)], names=[m.lower() for m in members])
+    else:
+        try:
+            attack = _FACTORIES[base](eps, norm, seed, **options)
+        except TypeError as error:
+            raise ValueError(f"{name!r}: bad arguments for {base!r}: {error}") from None
     attack.name = key
     return attack
 

@@ -64,11 +64,19 @@ def validate(recipe):
                             skip=registry.LAYER_CONTEXT)
     from tfrobust import evaluation
 
-    for name in [*recipe.evaluation.attacks, *recipe.evaluation.attack_kwargs]:
-        if name not in evaluation.list_attacks():
+    config = recipe.evaluation
+    for name in [*config.attacks, *config.attack_kwargs]:
+        if name not in evaluation.list_attacks() and "attack" not in config.attack_kwargs.get(
+                name, {}):
             raise RecipeError(f"evaluation.attacks: unknown attack {name!r}"
-                              f"{suggest(name, evaluation.list_attacks())}. "
-                              f"Valid: {', '.join(evaluation.list_attacks())}")
+                              f"{suggest(name, evaluation.list_attacks())}. Valid: "
+                              f"{', '.join(evaluation.list_attacks())}, or a name given "
+                              "`attack: NAME` in evaluation.attack_kwargs")
+    try:
+        evaluation.build_attacks(list(config.attacks), config.eps, config.norm, 0,
+                                 config.attack_kwargs)
+    except ValueError as error:
+        raise RecipeError(f"evaluation.attack_kwargs: {error}") from None
     objective = registry.instantiate("objective", registry.OBJECTIVES, recipe.objective, "objective")
     if recipe.attack is not None:
         registry.instantiate("attack", registry.ATTACKS, recipe.attack, "attack")

@@ -1,0 +1,54 @@
+"""Attacks by name: the papers' configurations (PGD-100, C&W, Ensemble) and clear errors."""
+
+import pytest
+
+from tfrobust.attacks import PGD
+from tfrobust.attacks.ensemble import Ensemble
+from tfrobust.evaluation import build_attacks
+from tfrobust.evaluation import make_attack
+from tfrobust.evaluation.registry import with_eps
+
+EPS = 8 / 255
+# The FSR reference evaluation: PGD on CE with step 0.1*eps and no random start, C&W = PGD-30
+# on the margin loss, and the ensemble of all four.
+PAPER = {
+    "pgd": {"steps": 20, "step_fraction": 0.1, "random_start": False},
+    "pgd100": {"attack": "pgd", "steps": 100, "step_fraction": 0.1, "random_start": False},
+    "cw": {"step_fraction": 0.1, "random_start": False},
+    "ensemble": {"attack": "ensemble", "of": ["fgsm", "pgd", "pgd100", "cw"]},
+}
+
+
+def test_named_configurations_build_the_papers_attacks():
+    fgsm, pgd, pgd100, cw, ensemble = build_attacks(
+        ["fgsm", "pgd", "pgd100", "cw", "ensemble"], EPS, "linf", 0, PAPER)
+    assert (pgd.name, pgd100.name, cw.name, ensemble.name) == ("pgd", "pgd100", "cw", "ensemble")
+    assert isinstance(pgd100, PGD) and pgd100.steps == 100 and not pgd100.random_start
+    assert pgd100.step_size == pytest.approx(0.1 * EPS)
+    assert (cw.loss, cw.steps, cw.step_size) == ("cw", 30, pytest.approx(0.1 * EPS))
+    assert isinstance(ensemble, Ensemble) and ensemble.names == ["fgsm", "pgd", "pgd100", "cw"]
+    assert [a.steps for a in ensemble.attacks[1:]] == [20, 100, 30]
+
+
+def test_default_pgd_step_is_madrys():
+    pgd = make_attack("pgd", EPS)
+    assert (pgd.steps, pgd.step_size, pgd.random_start) == (20, pytest.approx(2.5 * EPS / 20), True)
+
+
+def test_a_named_configuration_survives_a_new_budget():
+    pgd100 = make_attack("pgd100", EPS, configs=PAPER)
+    other = with_eps(pgd100, 4 / 255, seed=1)
+    assert (other.name, other.steps, other.eps) == ("pgd100", 100, pytest.approx(4 / 255))
+    ensemble = with_eps(make_attack("ensemble", EPS, configs=PAPER), 4 / 255)
+    assert ensemble.names == ["fgsm", "pgd", "pgd100", "cw"] and ensemble.eps == 4 / 255
+
+
+@pytest.mark.parametrize("name, configs, message", [
+    ("pgd200", {}, "Unknown attack 'pgd200'"),
+    ("x", {"x": {"attack": "pgdd"}}, "Unknown attack 'pgdd'"),
+    ("pgd", {"pgd": {"stepz": 3}}, "bad arguments for 'pgd'"),
+    ("ens", {"ens": {"attack": "ensemble"}}, "names of its attacks"),
+])
+def test_bad_configurations_are_named(name, configs, message):
+    with pytest.raises(ValueError, match=message):
+        make_attack(name, EPS, configs=configs)
