@@ -5,6 +5,7 @@ import math
 import keras
 
 from tfrobust.recipes import registry
+from tfrobust.training.l2_sgd import L2SGD
 
 
 def datasets(recipe):
@@ -97,5 +98,6 @@ def optimizer(recipe):
     rate = learning_rate(recipe)
     if config.name == "adam":
         return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
-    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=config.nesterov,
-                                weight_decay=config.weight_decay)
+    # The papers' weight decay is PyTorch's coupled L2, not Keras's decoupled one.
+    return L2SGD(rate, momentum=config.momentum, nesterov=config.nesterov,
+                 l2=config.weight_decay)

@@ -44,6 +44,8 @@ class ComponentConfig:
 
 @dataclasses.dataclass
 class OptimizerConfig:
+    """`sgd` (weight decay = PyTorch's coupled L2, `training.L2SGD`) or `adam` (AdamW)."""
+
     name: str = "sgd"
     learning_rate: float = 0.1
     momentum: float = 0.9
