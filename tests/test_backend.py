@@ -67,3 +67,23 @@ def test_compiled_gradient_of_the_model():
         model, lambda forward, x: backend.input_grad(lambda z: ops.sum(forward(z) ** 2), x))
     grad = compiled(np.array([[1.0, 2.0]], dtype="float32"))
     np.testing.assert_allclose(ops.convert_to_numpy(grad), [[6.0, 6.0]])
+
+
+def test_first_traces_of_distinct_functions_are_not_reported_as_retracing(caplog):
+    """TF keys its retracing warning on the code object: five attacks looked like one retracing."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a TensorFlow logging quirk")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x = np.ones((2, 3), "float32")
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        for scale in range(7):
+            backend.compile_model_fn(model, lambda f, z, s=scale: f(z) * s)(x)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_xla_only_on_accelerators():
+    import tensorflow as tf
+
+    accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
+    expected = keras.backend.backend() == "jax" or bool(accelerators)
+    assert backend.xla_by_default() == expected

@@ -1,6 +1,24 @@
 """TensorFlow implementations of the backend shim (see `tfrobust.backend`)."""
 
+import logging
+
 import tensorflow as tf
+
+
+class _FirstTracesAreNotRetraces(logging.Filter):
+    """Drop TF's "N out of the last N calls ... triggered retracing" for our compiled functions.
+
+    TF counts traces per code object, so the first trace of each attack that
+    `compile_model_fn` compiles (an AutoAttack run makes five) reads as the
+    same function retracing; batch padding (`attacks.batching`) keeps real
+    retraces rare.
+    """
+
+    def filter(self, record):
+        return "compile_model_fn.<locals>" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_FirstTracesAreNotRetraces())
 
 
 def value_and_grad(fn, x, has_aux=False):
