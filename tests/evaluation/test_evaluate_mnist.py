@@ -31,3 +31,30 @@ def test_dataset_input_is_accepted(robust_mnist_model, mnist_test):
                        eps=robust_mnist_model.train_eps, n=40, batch_size=40)
     assert summary.n == 40
     assert np.isfinite(summary.robust_accuracy)
+
+
+PAPER_ENSEMBLE = {
+    "pgd": {"steps": 5, "step_fraction": 0.25, "random_start": False},
+    "cw": {"steps": 5, "step_fraction": 0.25, "random_start": False},
+    "ensemble": {"attack": "ensemble", "of": ["fgsm", "pgd", "cw"]},
+}
+
+
+@pytest.mark.parametrize("order", [["fgsm", "pgd", "cw", "ensemble"],
+                                   ["ensemble", "fgsm", "pgd", "cw"]])
+def test_an_ensemble_is_the_worst_case_of_its_members(robust_mnist_model, mnist_test, order):
+    """Listed after its members, it reuses their results; listed first, it runs them."""
+    x, y = mnist_test
+    summary = evaluate(robust_mnist_model, (x, y), attacks=order,
+                       eps=robust_mnist_model.train_eps, n=120, batch_size=60,
+                       attack_kwargs=PAPER_ENSEMBLE)
+    accs = {a.name: a for a in summary.attacks}
+    ensemble = accs["ensemble"]
+    assert ensemble.robust_accuracy == pytest.approx(summary.robust_accuracy)
+    assert ensemble.robust_accuracy <= min(accs[n].robust_accuracy for n in ("fgsm", "pgd", "cw"))
+    assert [s["name"] for s in ensemble.stages] == ["fgsm", "pgd", "cw"]
+    assert ensemble.stages[-1]["robust_accuracy"] == pytest.approx(ensemble.robust_accuracy)
+    fooled = sum(s["n_fooled"] for s in ensemble.stages)
+    assert fooled == round(summary.n * (summary.clean_accuracy - ensemble.robust_accuracy))
+    reused = order[-1] == "ensemble"
+    assert (ensemble.seconds < 0.05 * accs["pgd"].seconds) == reused

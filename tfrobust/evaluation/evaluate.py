@@ -3,7 +3,8 @@
 Every attack runs on its own over the points the model classifies correctly;
 the model is re-queried on each adversarial example, whose perturbation is
 asserted to lie in the threat model; a point is robust in the worst case only
-if it survives every attack.
+if it survives every attack. An ensemble of attacks evaluated earlier in the
+list is computed from their results instead of running them again.
 """
 
 import time
@@ -81,6 +82,26 @@ class _Tally:
         self.name, self.robust, self.seconds, self.stages, self.skipped = name, [], 0.0, {}, ()
 
 
+def _reused(attack, robust_by_name):
+    """Member masks for an ensemble whose members were all evaluated earlier, else None.
+
+    A plain `Ensemble` of named attacks (a paper's "Ensemble" column) is the
+    worst case over results this evaluation already has; rerunning its
+    members would double the cost. AutoAttack keeps its own stages.
+    """
+    if type(attack) is not Ensemble or not all(n in robust_by_name for n in attack.names):
+        return None
+    return [(n, robust_by_name[n]) for n in attack.names]
+
+
+def _add_stages(tally, stages):
+    for name, attacked, fooled, seconds in stages:
+        counts = tally.stages.setdefault(name, [0, 0, 0])
+        counts[0] += attacked
+        counts[1] += fooled
+        counts[2] += seconds
+
+
 def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None):
     """Clean mask, per-attack robust masks (and tallies) over all batches."""
     clean = np.zeros(len(x), bool)
@@ -89,16 +110,22 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         correct = predict_labels(model, xb, batch_size) == yb
         clean[start:start + len(xb)] = correct
+        robust_by_name = {}
         for attack, tally in zip(attacks, tallies):
             t0 = time.perf_counter()
-            if isinstance(attack, Ensemble):
+            members = _reused(attack, robust_by_name)
+            if members is not None:
+                robust, stages = correct.copy(), []
+                for name, mask in members:
+                    fooled = robust & ~mask
+                    stages.append((name, int(robust.sum()), int(fooled.sum()), 0.0))
+                    robust &= mask
+                _add_stages(tally, stages)
+            elif isinstance(attack, Ensemble):
                 _, report = attack.run(model, xb, yb)
                 robust = report.robust & correct
-                for stage in report.stages:
-                    counts = tally.stages.setdefault(stage.name, [0, 0, 0])
-                    counts[0] += stage.n_attacked
-                    counts[1] += stage.n_fooled
-                    counts[2] += stage.seconds
+                _add_stages(tally, [(st.name, st.n_attacked, st.n_fooled, st.seconds)
+                                    for st in report.stages])
                 tally.skipped = report.skipped
             else:
                 robust = correct.copy()
@@ -109,6 +136,7 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None):
                     robust[idx] = predict_labels(model, candidate, batch_size) == yb[idx]
             tally.seconds += time.perf_counter() - t0
             tally.robust.append(robust)
+            robust_by_name[tally.name] = robust
         if advance is not None:
             advance()
     masks = [np.concatenate(t.robust) if t.robust else np.zeros(0, bool) for t in tallies]
