@@ -39,6 +39,11 @@ def test_a_named_configuration_survives_a_new_budget():
     pgd100 = make_attack("pgd100", EPS, configs=PAPER)
     other = with_eps(pgd100, 4 / 255, seed=1)
     assert (other.name, other.steps, other.eps) == ("pgd100", 100, pytest.approx(4 / 255))
+    assert other.step_size == pytest.approx(0.1 * 4 / 255)  # the fraction of eps is kept
+    assert with_eps(make_attack("pgd", EPS), 2 / 255).step_size == pytest.approx(
+        2.5 * 2 / 255 / 20)
+    custom = PGD(EPS, step_size=0.01, steps=7)  # not from the registry: absolute step kept
+    assert (with_eps(custom, 2 / 255).step_size, with_eps(custom, 2 / 255).steps) == (0.01, 7)
     ensemble = with_eps(make_attack("ensemble", EPS, configs=PAPER), 4 / 255)
     assert ensemble.names == ["fgsm", "pgd", "pgd100", "cw"] and ensemble.eps == 4 / 255
 

@@ -78,15 +78,21 @@ def make_attack(name, eps, norm="linf", seed=None, configs=None, **kwargs):
         except TypeError as error:
             raise ValueError(f"{name!r}: bad arguments for {base!r}: {error}") from None
     attack.name = key
+    attack.registry_spec = (key, configs, kwargs)  # lets `with_eps` rebuild it
     return attack
 
 
 def with_eps(attack, eps, seed=None):
-    """A new attack like `attack` (built from its config) but with budget `eps`.
+    """A new attack like `attack` but with budget `eps`; `seed` seeds it.
 
-    Absolute step sizes in the config are kept as they are; `seed` seeds the
-    new attack (configs do not hold seeds).
+    Attacks from `make_attack` are rebuilt from their name and configuration,
+    so step sizes given as fractions of eps scale with it; other attacks are
+    rebuilt from `get_config()`, keeping absolute step sizes.
     """
+    spec = getattr(attack, "registry_spec", None)
+    if spec is not None:
+        name, configs, kwargs = spec
+        return make_attack(name, eps, attack.norm, seed, configs, **kwargs)
     name = getattr(attack, "name", None)
     if isinstance(attack, Ensemble):
         if isinstance(attack, AutoAttack) and attack.version == "standard":
