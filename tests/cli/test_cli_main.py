@@ -45,10 +45,17 @@ def test_eps_accepts_numbers_and_fractions(text, value):
     assert parse_eps(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["8", "-0.1", "1/0", "eight"])
-def test_eps_rejects_values_outside_pixel_scale(text):
+@pytest.mark.parametrize("text", ["-0.1", "1/0", "eight"])
+def test_eps_rejects_what_is_not_a_budget(text):
     with pytest.raises(argparse.ArgumentTypeError, match="Received"):
         parse_eps(text)
+
+
+def test_eval_checks_eps_against_the_norm(capsys):
+    """8 is not an L-inf budget in the pixel scale; an L2 budget above 1 is fine."""
+    code = cli.main(["eval", "mnist/lenet-pgd_at", "--dataset", "mnist", "--eps", "8"])
+    assert code == 2 and "pixel scale (8/255, not 8)" in capsys.readouterr().err
+    assert parse_eps("1.5") == 1.5
 
 
 def test_demo_shows_the_zoo_model_is_robust_and_the_standard_one_is_not(capsys):

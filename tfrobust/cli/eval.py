@@ -12,6 +12,7 @@ and `robust_accuracy.png`.
 import argparse
 import pathlib
 
+from tfrobust.attacks.base import check_eps
 from tfrobust.cli.options import load_model
 from tfrobust.cli.options import parse_eps
 
@@ -79,6 +80,8 @@ def run(args):
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"--n must be >= 1. Received: {args.n}")
+    for eps in [args.eps, *args.curve_eps]:
+        check_eps(eps, args.norm)
     console = Console()
     model = load_model(args.model, args.models_dir)
     images, labels, source = data.load_uint8(args.dataset, "test", args.data_dir, download=False)

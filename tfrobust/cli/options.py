@@ -6,15 +6,18 @@ from fractions import Fraction
 
 
 def parse_eps(text):
-    """A budget in the [0, 1] pixel scale, as a number or a fraction ("8/255")."""
+    """A budget, as a number or a fraction ("8/255"); `check_eps` later checks it for the norm.
+
+    The [0, 1] bound depends on `--norm` (an L2 budget may exceed 1), which an
+    argparse type cannot see, so only the form and the sign are checked here.
+    """
     try:
         value = float(Fraction(text.strip()))
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(
             f"epsilon must be a number or a fraction such as 8/255. Received: {text!r}")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(
-            f"epsilon is in the [0, 1] pixel scale (8/255, not 8). Received: {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"epsilon must be >= 0. Received: {text!r}")
     return value
 
 
