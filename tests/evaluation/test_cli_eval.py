@@ -44,6 +44,10 @@ def test_eval_writes_a_valid_report(model_path, tmp_path):
 
 def test_eval_rejects_bad_input(tmp_path):
     with pytest.raises(SystemExit):
-        parse(["m.keras", "--eps", "8"])  # the [0, 1] pixel scale: 8/255, not 8
+        parse(["m.keras", "--eps", "eight"])
+    with pytest.raises(ValueError, match="pixel scale"):  # L-inf: 8/255, not 8
+        eval_cli.run(parse(["m.keras", "--eps", "8"]))
+    with pytest.raises(ValueError, match="pixel scale"):
+        eval_cli.run(parse(["m.keras", "--eps", "8/255", "--curve-eps", "4"]))
     with pytest.raises(FileNotFoundError, match=".keras"):
         eval_cli.run(parse([str(tmp_path / "missing.keras")]))
