@@ -93,10 +93,6 @@ class Square(Attack):
             return margin(logits, y)
         return -losses.cross_entropy(logits, y)
 
-    def _random_sign(self, shape):
-        u = keras.random.uniform(shape, seed=self.seed_generator)
-        return ops.where(u < 0.5, -1.0, 1.0)
-
     def init_state(self, forward, x, y):
         """Start from vertical stripes of +-eps (L-inf), or a grid of patterns (L2).
 
@@ -115,7 +111,8 @@ class Square(Attack):
                 )
             x_init = square_l2.initial(x, self.eps, self.seed_generator)
         else:
-            stripes = self.eps * self._random_sign((batch, 1, width, channels))
+            signs = square_l2.random_signs((batch, 1, width, channels), self.seed_generator)
+            stripes = self.eps * signs
             x_init = ops.clip(x + stripes, 0.0, 1.0)
         logits_init = forward(x_init)
         attacked = margin_clean > 0
@@ -152,7 +149,7 @@ class Square(Attack):
         # The window becomes a vertex of the eps-ball, one sign per channel; a
         # sign vector that would change nothing (the window is already there)
         # is redrawn, as in the reference implementation.
-        signs = self._random_sign((_REDRAWS, batch, 1, 1, channels))
+        signs = square_l2.random_signs((_REDRAWS, batch, 1, 1, channels), self.seed_generator)
         x_new, found = x_best, ops.zeros((batch,), dtype="bool")
         for r in range(_REDRAWS + 1):
             sign = signs[r] if r < _REDRAWS else -signs[0]

@@ -63,7 +63,8 @@ def window_pattern(top, left, side, height, width, transpose):
     return unit(pattern)
 
 
-def _signs(shape, seed):
+def random_signs(shape, seed):
+    """Independent +-1 values (shared with the L-inf proposal in `square`)."""
     return ops.where(keras.random.uniform(shape, seed=seed) < 0.5, -1.0, 1.0)
 
 
@@ -87,7 +88,7 @@ def initial(x, eps, seed):
                 ops.full((batch,), float(top)), ops.full((batch,), float(left)), float(side),
                 height, width, keras.random.uniform((batch,), seed=seed) < 0.5,
             )
-            delta = delta + pattern[..., None] * _signs((batch, 1, 1, channels), seed)
+            delta = delta + pattern[..., None] * random_signs((batch, 1, 1, channels), seed)
     return _to_ball(x, delta, eps)
 
 
@@ -131,7 +132,7 @@ def propose(x, x_best, p, eps, seed):
     target = ops.sqrt(room + ops.square(norm(either, (1, 2, 3))))
     pattern = window_pattern(top, left, side, height, width,
                              keras.random.uniform((batch,), seed=seed) < 0.5)
-    new = pattern[..., None] * _signs((batch, 1, 1, channels), seed)
+    new = pattern[..., None] * random_signs((batch, 1, 1, channels), seed)
     new = new + old / (norm(old, (1, 2)) + TINY)
     new = new / (norm(new, (1, 2)) + TINY) * target
     delta = ops.where(first, new, ops.where(second, 0.0, delta))
