@@ -32,7 +32,7 @@ def test_named_configurations_build_the_papers_attacks():
 
 def test_default_pgd_step_is_madrys():
     pgd = make_attack("pgd", EPS)
-    assert (pgd.steps, pgd.step_size, pgd.random_start) == (20, pytest.approx(2.5 * EPS / 20), True)
+    assert (pgd.steps, pgd.step_size, pgd.random_start) == (20, pytest.approx(2.5 * EPS / 20), "uniform")
 
 
 def test_a_named_configuration_survives_a_new_budget():

@@ -144,44 +144,65 @@ def test_binary_mask_is_hard():
     assert set(np.unique(noisy)) <= {0.0, 1.0}
 
 
-def _expected_loss(layer, parts, labels, lambda_sep, lambda_rec):
+def _expected_loss(layer, parts, labels, model_logits, lambda_sep, lambda_rec):
+    """Eq. 5 as the reference's train.py computes it, y' from the model's output."""
     kernel, bias = (ops.convert_to_numpy(w) for w in layer.aux_head.weights)
 
     def logits(features):
         return features.mean(axis=(1, 2)) @ kernel + bias
 
-    non_robust = logits(parts["non_robust"])
-    wrong = np.where(np.eye(CLASSES)[labels] > 0, -np.inf, non_robust).argmax(axis=1)
+    # get_pred: the second-ranked class where the top one is the label, else the top one.
+    ranked = np.argsort(-model_logits, axis=1)
+    wrong = np.where(ranked[:, 0] == labels, ranked[:, 1], ranked[:, 0])
     separation = (_cross_entropy(logits(parts["robust"]), labels)
-                  + _cross_entropy(non_robust, wrong))
+                  + _cross_entropy(logits(parts["non_robust"]), wrong))
     recalibration = _cross_entropy(logits(parts["recalibrated"]), labels)
     return lambda_sep * separation + lambda_rec * recalibration
+
+
+def _model_logits(n=4, seed=1):
+    return np.random.default_rng(seed).normal(size=(n, CLASSES)).astype("float32")
 
 
 @pytest.mark.jax
 @pytest.mark.parametrize("kwargs", [{}, {"lambda_sep": 0.5, "lambda_rec": 2.0, "num_layers": 2}])
 def test_training_loss_matches_equation_5_by_hand(kwargs):
-    layer, x, y = _layer(**kwargs), _features(), _labels()
+    layer, x, y, model_logits = _layer(**kwargs), _features(), _labels(), _model_logits()
     state = ops.convert_to_numpy(layer.seed_generator.state)
-    with label_scope(ops.convert_to_tensor(y)):
+    with label_scope(ops.convert_to_tensor(y)) as training_pass:
         layer(x, training=True)
-    (loss,) = layer.losses
+    assert layer.losses == []  # the loss needs the model's output: it is deferred
+    (loss,) = training_pass.output_losses(ops.convert_to_tensor(model_logits))
     # Replay the same Gumbel noise to read the parts the loss saw.
     layer.seed_generator.state.assign(state)
     parts = _np(layer.separate(x, training=True))
-    expected = _expected_loss(layer, parts, y, kwargs.get("lambda_sep", 1.0),
+    expected = _expected_loss(layer, parts, y, model_logits, kwargs.get("lambda_sep", 1.0),
                               kwargs.get("lambda_rec", 1.0)) / kwargs.get("num_layers", 1)
     assert float(ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.jax
+def test_wrong_class_target_follows_the_models_prediction_not_the_non_robust_head():
+    layer, x, y = _layer(), _features(), _labels()
+    with label_scope(ops.convert_to_tensor(y)) as training_pass:
+        layer(x, training=True)
+    # Two model outputs that differ only in which wrong class ranks first.
+    first, second = np.full((4, CLASSES), -5.0, "float32"), np.full((4, CLASSES), -5.0, "float32")
+    first[np.arange(4), (y + 1) % CLASSES] = 5.0
+    second[np.arange(4), (y + 2) % CLASSES] = 5.0
+    a, b = (float(ops.convert_to_numpy(training_pass.output_losses(ops.convert_to_tensor(z))[0]))
+            for z in (first, second))
+    assert a != pytest.approx(b, rel=1e-6)
+
+
+@pytest.mark.jax
 def test_mixed_precision_computes_in_float16_and_keeps_the_loss_in_float32():
     layer, x = _layer(dtype="mixed_float16"), _features()
-    with label_scope(ops.convert_to_tensor(_labels())):
+    with label_scope(ops.convert_to_tensor(_labels())) as training_pass:
         out = layer(x, training=True)
     assert keras.backend.standardize_dtype(out.dtype) == "float16"
     assert np.isfinite(ops.convert_to_numpy(out)).all()
-    (loss,) = layer.losses
+    (loss,) = training_pass.output_losses(ops.convert_to_tensor(_model_logits(), "float16"))
     assert keras.backend.standardize_dtype(loss.dtype) == "float32"
 
 

@@ -38,11 +38,18 @@ def test_trades_terms():
     assert _values(terms) == pytest.approx([math.log(2), 6 * 0.5 * math.log(4 / 3)], rel=1e-5)
 
 
-def test_trades_attack_ascends_kl_to_the_clean_prediction():
+def test_trades_attack_loss_takes_the_attacks_argument_order():
+    # Attacks call `loss(logits, target)`. The example: clean logits
+    # [0.1, 1.0, 0.3], adversarial [2.0, 0.5, -1.0]: KL(p_clean || p_adv) = 0.79.
     trades = objectives.TRADES()
-    target = trades.attack_target(ops.convert_to_tensor([0]), _t([[0.0, 0.0]]))
-    kl = trades.attack_loss()(target, _t([[math.log(3), 0.0]]))
-    assert _values(kl) == pytest.approx([0.5 * math.log(4 / 3)], rel=1e-5)
+    clean, adversarial = _t([[0.1, 1.0, 0.3]]), _t([[2.0, 0.5, -1.0]])
+    target = trades.attack_target(ops.convert_to_tensor([0]), clean)
+    p, q = (np.exp(z) / np.exp(z).sum() for z in (np.array([0.1, 1.0, 0.3]),
+                                                  np.array([2.0, 0.5, -1.0])))
+    expected = float(np.sum(p * np.log(p / q)))
+    assert expected == pytest.approx(0.79, abs=0.005)
+    assert _values(trades.attack_loss()(adversarial, target)) == pytest.approx([expected],
+                                                                             rel=1e-5)
 
 
 def test_mart_terms():

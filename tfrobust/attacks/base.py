@@ -108,6 +108,21 @@ class Attack:
         clone._compiled = weakref.WeakKeyDictionary()
         return clone
 
+    def scaled(self, fraction):
+        """A copy whose budget and step size are `fraction` of this one's.
+
+        It shares this attack's seed generator; a budget warm-up
+        (`training.EpsilonWarmup`) trains with such copies.
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"`fraction` must be in (0, 1]. Received: fraction={fraction!r}")
+        clone = copy.copy(self)
+        clone.eps = self.eps * fraction
+        if getattr(self, "step_size", None) is not None:
+            clone.step_size = self.step_size * fraction
+        clone._compiled = weakref.WeakKeyDictionary()
+        return clone
+
     def get_config(self):
         return {"eps": self.eps, "norm": self.norm}
 

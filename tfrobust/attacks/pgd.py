@@ -19,6 +19,18 @@ def check_positive_int(name, value):
     return value
 
 
+# TRADES's and MART's reference code start their training attack at
+# x + 0.001 * N(0, I) rather than at a uniform point of the ball.
+NORMAL_START_STD = 0.001
+STARTS = (True, False, "uniform", "normal")
+
+
+def normal_start(x, eps, norm, seed):
+    """`x + 0.001 * N(0, I)` (TRADES, MART), projected into the ball and [0, 1]."""
+    delta = NORMAL_START_STD * keras.random.normal(ops.shape(x), seed=seed)
+    return projections.project(x + delta, x, eps, norm)
+
+
 def uniform_ball(x, eps, norm, seed):
     """A point drawn uniformly from the `norm` ball of radius `eps` around `x`, in [0, 1]."""
     shape = ops.shape(x)
@@ -48,7 +60,10 @@ class PGD(Attack):
         restarts: independent random starts; needs `random_start=True` if > 1.
         loss: `"ce"` (cross-entropy), `"cw"` (margin max_{j!=y} z_j - z_y) or
             `"dlr"` (Croce & Hein 2020; targeted DLR when `targeted=True`).
-        random_start: start from a uniform point of the ball instead of `x`.
+        random_start: `True` or `"uniform"`: start from a uniform point of the
+            ball instead of `x` (Madry et al.); `"normal"`: from
+            `x + 0.001 * N(0, I)`, as TRADES's and MART's reference code;
+            `False`: from `x`.
         targeted: if True, `y` passed to the call holds *target* classes and
             the attack succeeds when the model predicts them.
         seed: seed of the random starts.
@@ -74,6 +89,9 @@ class PGD(Attack):
         self.step_size = float(step_size)
         self.steps = check_positive_int("steps", steps)
         self.restarts = check_positive_int("restarts", restarts)
+        if random_start not in STARTS:
+            raise ValueError(f"`random_start` must be one of {STARTS}. "
+                             f"Received: random_start={random_start!r}")
         if restarts > 1 and not random_start:
             raise ValueError(
                 "Restarts without a random start repeat the same deterministic run. "
@@ -81,7 +99,7 @@ class PGD(Attack):
             )
         self.loss_fn = losses.get(loss, targeted)
         self.loss = loss
-        self.random_start = bool(random_start)
+        self.random_start = "uniform" if random_start is True else random_start
         self.targeted = bool(targeted)
         if unroll is None:
             unroll = steps * restarts <= loops.MAX_UNROLLED
@@ -89,10 +107,9 @@ class PGD(Attack):
 
     def perturb(self, forward, x, y):
         if self.random_start:
+            start = uniform_ball if self.random_start == "uniform" else normal_start
             starts = ops.stack(
-                [uniform_ball(x, self.eps, self.norm, self.seed_generator)
-                 for _ in range(self.restarts)]
-            )
+                [start(x, self.eps, self.norm, self.seed_generator) for _ in range(self.restarts)])
         else:
             starts = ops.expand_dims(x, 0)
 

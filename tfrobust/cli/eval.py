@@ -92,7 +92,7 @@ def run(args):
         model, (x, labels[:n]), attacks=attacks, eps=args.eps, norm=args.norm, n=n,
         batch_size=args.batch_size, seed=args.seed, curve_eps=args.curve_eps,
         sanity=args.sanity, attack_kwargs=_attack_kwargs(args), model_name=model_label(args.model),
-        dataset_name=source.report_as, progress=not args.no_progress,
+        dataset_name=source.report_as, data_order=source.order, progress=not args.no_progress,
     )
     paths = write_report(summary, args.out)
     console.print(f"clean accuracy {100 * summary.clean_accuracy:.2f}%, "

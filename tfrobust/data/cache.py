@@ -2,8 +2,11 @@
 
 Decoding 60,000 JPEGs takes seconds; reading the cache takes milliseconds. The
 cache key covers the source files' paths, sizes and modification times, so a
-replaced file is decoded (and checksum-verified) again. Files are written to a
-temporary name and renamed, so an interrupted run never leaves a half cache.
+replaced file is decoded (and checksum-verified) again, and the order the
+format returns the images in (`order`), so a cache decoded in another order
+(the class-by-class order of image folders before `FORMAT_VERSION` 2) is never
+served. Files are written to a temporary name and renamed, so an interrupted
+run never leaves a half cache.
 """
 
 import hashlib
@@ -14,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def cache_dir():
@@ -22,10 +25,10 @@ def cache_dir():
     return pathlib.Path(os.environ.get("TFROBUST_CACHE_DIR", default)) / "data"
 
 
-def cache_path(name, split, sources):
+def cache_path(name, split, sources, order):
     stats = [(str(pathlib.Path(p).resolve()), os.path.getsize(p), os.path.getmtime(p))
              for p in sources]
-    key = json.dumps([FORMAT_VERSION, name, split, stats]).encode()
+    key = json.dumps([FORMAT_VERSION, name, split, order, stats]).encode()
     return cache_dir() / name / f"{split}-{hashlib.sha256(key).hexdigest()[:16]}.npz"
 
 

@@ -4,6 +4,11 @@ Sources, in order: an explicit `data_dir`, then `$TFROBUST_DATA_DIR`, each in
 the standard formats of `registry.py`; then tensorflow-datasets (which
 downloads when online). Local files are checksum-verified and decoded once into
 a cache. If nothing works, the error names every place tried and how to fix it.
+
+Every split comes in one fixed order, so that its first `n` examples are a fair
+sample: the files' own order where they keep the dataset's (MNIST IDX, CIFAR
+python batches, SVHN, tensorflow-datasets), otherwise a seeded order that mixes
+the classes (class folders: `formats/image_folder.py`). `Source.order` names it.
 """
 
 import dataclasses
@@ -21,11 +26,12 @@ ENV_VAR = "TFROBUST_DATA_DIR"
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    """Where a split was read from, and how results on it must be labelled."""
+    """Where a split was read from, how results on it must be labelled, and its order."""
 
     kind: str  # "local" or "tfds"
     location: str
     report_as: str
+    order: str = "canonical"  # or the seeded order of a class-folder layout
 
 
 def _local_dirs(data_dir):
@@ -39,7 +45,7 @@ def _local_dirs(data_dir):
 
 def _read_local(spec, split, root, fmt, files):
     checksums.verify(files, root)
-    path = cache.cache_path(spec.name, split, files)
+    path = cache.cache_path(spec.name, split, files, fmt.order)
     if path.is_file():
         return cache.load(path)
     images, labels = fmt.read(files, split)
@@ -74,7 +80,7 @@ def load_uint8(name, split, data_dir=None, download=True):
                 continue
             images, labels = _read_local(spec, split, root, fmt, files)
             report_as = getattr(fmt, "report_as", None) or name
-            return images, labels, Source("local", str(files[0].parent), report_as)
+            return images, labels, Source("local", str(files[0].parent), report_as, fmt.order)
     if not _local_dirs(data_dir):
         tried.append(f"no data_dir given and ${ENV_VAR} is not set")
     if spec.tfds_name is None:
@@ -82,7 +88,7 @@ def load_uint8(name, split, data_dir=None, download=True):
     else:
         try:
             images, labels = _read_tfds(spec, split, download)
-            return images, labels, Source("tfds", spec.tfds_name, name)
+            return images, labels, Source("tfds", spec.tfds_name, name, "tfds")
         except Exception as error:  # tfds raises many types when offline or unprepared.
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             tried.append(f"tensorflow-datasets {spec.tfds_name!r}: {first_line[:300]}")

@@ -1,7 +1,11 @@
 """Write a small, class-balanced sample of a dataset in its own standard format.
 
 The package ships such a sample (`SAMPLE_DIR`) for the demo and the fast
-tests; `tfrobust data sample` regenerates it from the full files.
+tests; `tfrobust data sample` regenerates it from the full files. The sample
+keeps each split's order (see `tfrobust.data.load`): MNIST's first images, and
+of a class-folder split the first images of each class in its seeded order, so
+the sample is a subsequence of the full split and its first images mix the
+classes as the full split's do.
 """
 
 import gzip
@@ -14,6 +18,7 @@ import numpy as np
 from tfrobust.data import checksums
 from tfrobust.data.formats.idx import PREFIX
 from tfrobust.data.formats.idx import read_idx
+from tfrobust.data.formats.image_folder import order_key
 
 
 def _write_idx(path, array):
@@ -33,22 +38,31 @@ def sample_mnist(src, dst, sizes):
 
 
 def sample_image_folder(src, dst, sizes):
-    """`sizes[split] / classes` images per class, keeping the original JPEG bytes."""
+    """`sizes[split] / classes` images per class, the first of each class in the
+    split's seeded order (`image_folder.order_key`), keeping the original JPEG bytes."""
+
+    def key(name):
+        parts = pathlib.PurePosixPath(name).parts
+        return order_key(parts[-2], parts[-1])
+
     dst.mkdir(parents=True, exist_ok=True)
     for split, n in sizes.items():
         with tarfile.open(src / f"{split}.tar.gz", "r:gz") as archive:
-            members = sorted((m for m in archive if m.isfile()), key=lambda m: m.name)
+            names = sorted((m.name for m in archive if m.isfile()), key=key)
             by_class = {}
-            for member in members:
-                by_class.setdefault(pathlib.PurePosixPath(member.name).parts[-2], []).append(member)
+            for name in names:
+                by_class.setdefault(pathlib.PurePosixPath(name).parts[-2], []).append(name)
             per_class = n // len(by_class)
-            with tarfile.open(dst / f"{split}.tar.gz", "w:gz") as out:
-                for chosen in by_class.values():
-                    for member in chosen[:per_class]:
-                        data = archive.extractfile(member).read()
-                        info = tarfile.TarInfo(member.name)
-                        info.size, info.mtime = len(data), 0
-                        out.addfile(info, io.BytesIO(data))
+            chosen = {name for names_ in by_class.values() for name in names_[:per_class]}
+            # One pass in archive order: a gzip stream cannot seek back cheaply.
+            data = {m.name: archive.extractfile(m).read() for m in archive if m.name in chosen}
+        # gzip with mtime 0, so the same source gives the same bytes.
+        with gzip.GzipFile(dst / f"{split}.tar.gz", "wb", mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w") as out:
+            for name in sorted(chosen, key=key):
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime = len(data[name]), 0
+                out.addfile(info, io.BytesIO(data[name]))
 
 
 def write_sums(root):

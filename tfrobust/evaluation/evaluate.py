@@ -7,6 +7,7 @@ if it survives every attack. An ensemble of attacks evaluated earlier in the
 list is computed from their results instead of running them again.
 """
 
+import hashlib
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ from tfrobust.attacks.ensemble import assert_in_budget
 from tfrobust.attacks.ensemble import attack_name
 from tfrobust.attacks.ensemble import predict_labels
 from tfrobust.evaluation import registry
+from tfrobust.evaluation.results import ResultStore
 from tfrobust.evaluation.summary import AttackResult
 from tfrobust.evaluation.summary import CurvePoint
 from tfrobust.evaluation.summary import EvalSummary
@@ -53,6 +55,14 @@ def as_arrays(data, n=None):
             raise ValueError(f"Asked for n={n} points, but the data holds {len(x)}")
         x, y = x[:n], y[:n]
     return x, y.astype("int64")
+
+
+def points_sha256(x, y):
+    """SHA-256 (hex) of evaluated points: `y` as little-endian int64, then `x` as
+    little-endian float32, both C-ordered. It names the points, not how they were loaded."""
+    digest = hashlib.sha256(np.ascontiguousarray(y, dtype="<i8").tobytes())
+    digest.update(np.ascontiguousarray(x, dtype="<f4").tobytes())
+    return digest.hexdigest()
 
 
 def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
@@ -102,44 +112,65 @@ def _add_stages(tally, stages):
         counts[2] += seconds
 
 
-def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None):
-    """Clean mask, per-attack robust masks (and tallies) over all batches."""
-    clean = np.zeros(len(x), bool)
-    tallies = [_Tally(attack_name(a)) for a in attacks]
+def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, norm):
+    """The robust mask of one attack over all batches (the points in `clean` only)."""
+    robust_all = []
     for start in range(0, len(x), batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        correct = predict_labels(model, xb, batch_size) == yb
-        clean[start:start + len(xb)] = correct
-        robust_by_name = {}
-        for attack, tally in zip(attacks, tallies):
+        correct = clean[start:start + batch_size]
+        if isinstance(attack, Ensemble):
+            _, report = attack.run(model, xb, yb)
+            robust = report.robust & correct
+            _add_stages(tally, [(st.name, st.n_attacked, st.n_fooled, st.seconds)
+                                for st in report.stages])
+            tally.skipped = report.skipped
+        else:
+            robust = correct.copy()
+            idx = np.flatnonzero(correct)
+            if idx.size:
+                candidate = np.asarray(attack(model, xb[idx], yb[idx].astype("int32")))
+                assert_in_budget(xb[idx], candidate, eps, norm, name=tally.name)
+                robust[idx] = predict_labels(model, candidate, batch_size) == yb[idx]
+        robust_all.append(robust)
+    return np.concatenate(robust_all) if robust_all else np.zeros(0, bool)
+
+
+def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, store=None):
+    """Clean mask, per-attack robust masks (and tallies).
+
+    Attacks run one after another over all points; with a `store`
+    (`ResultStore`), each attack's result is read from it when present and
+    written to it when computed, so a killed evaluation resumes attack by attack.
+    """
+    clean = np.concatenate([predict_labels(model, x[i:i + batch_size], batch_size)
+                            == y[i:i + batch_size] for i in range(0, len(x), batch_size)]
+                           ) if len(x) else np.zeros(0, bool)
+    tallies = [_Tally(attack_name(a)) for a in attacks]
+    robust_by_name, masks = {}, []
+    for attack, tally in zip(attacks, tallies):
+        cached = store.load(tally, attack, eps) if store is not None else None
+        if cached is not None:
+            robust = cached
+        else:
             t0 = time.perf_counter()
             members = _reused(attack, robust_by_name)
             if members is not None:
-                robust, stages = correct.copy(), []
+                robust, stages = clean.copy(), []
                 for name, mask in members:
                     fooled = robust & ~mask
                     stages.append((name, int(robust.sum()), int(fooled.sum()), 0.0))
                     robust &= mask
                 _add_stages(tally, stages)
-            elif isinstance(attack, Ensemble):
-                _, report = attack.run(model, xb, yb)
-                robust = report.robust & correct
-                _add_stages(tally, [(st.name, st.n_attacked, st.n_fooled, st.seconds)
-                                    for st in report.stages])
-                tally.skipped = report.skipped
             else:
-                robust = correct.copy()
-                idx = np.flatnonzero(correct)
-                if idx.size:
-                    candidate = np.asarray(attack(model, xb[idx], yb[idx].astype("int32")))
-                    assert_in_budget(xb[idx], candidate, eps, norm, name=tally.name)
-                    robust[idx] = predict_labels(model, candidate, batch_size) == yb[idx]
+                robust = _attack_batches(model, x, y, clean, attack, tally, batch_size, eps,
+                                         norm)
             tally.seconds += time.perf_counter() - t0
-            tally.robust.append(robust)
-            robust_by_name[tally.name] = robust
+            if store is not None:
+                store.save(tally, attack, eps, robust)
+        robust_by_name[tally.name] = robust
+        masks.append(robust)
         if advance is not None:
             advance()
-    masks = [np.concatenate(t.robust) if t.robust else np.zeros(0, bool) for t in tallies]
     return clean, masks, tallies
 
 
@@ -159,13 +190,14 @@ def _progress(enabled, total):
     from rich.progress import Progress
 
     bar = Progress(transient=False)
-    task = bar.add_task("attacking batches", total=total)
+    task = bar.add_task("attacks", total=total)
     return bar, (lambda: bar.advance(task))
 
 
 def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000,
              batch_size=256, seed=0, curve_eps=(), sanity=False, attack_kwargs=None,
-             model_name=None, dataset_name="", progress=False):
+             model_name=None, dataset_name="", data_order="", progress=False,
+             resume_dir=None):
     """Evaluate `model` on the first `n` points of `data`; return an `EvalSummary`.
 
     Args:
@@ -186,7 +218,13 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
             makes a new name, e.g. `{"pgd100": {"attack": "pgd", "steps": 100}}`
             (see `registry.make_attack`).
         model_name, dataset_name: labels for the report.
-        progress: show a rich progress bar over batches.
+        data_order: the order of the split `data` was taken from, for the
+            report (`Source.order` of `tfrobust.data.load_uint8`). The summary
+            also records `points_sha256` of the points evaluated.
+        progress: show a rich progress bar over attacks.
+        resume_dir: a folder keeping each attack's per-point result
+            (`results.ResultStore`); an evaluation rerun with the same folder,
+            points and settings skips the attacks already done.
 
     Example:
         >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
@@ -197,17 +235,20 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
     x, y = as_arrays(data, n)
     built = build_attacks(attacks, eps, norm, seed, attack_kwargs)
     curve_eps = sorted({float(e) for e in curve_eps} - {0.0, eps})
-    n_batches = -(-len(x) // batch_size)
-    bar, advance = _progress(progress, n_batches * (1 + len(curve_eps)))
+    store = None
+    if resume_dir is not None:
+        store = ResultStore(resume_dir, points_sha256(x, y), norm, seed, attack_kwargs)
+    bar, advance = _progress(progress, len(built) * (1 + len(curve_eps)))
     if bar is not None:
         bar.start()
     try:
-        clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, norm, advance)
+        clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, norm, advance,
+                                             store)
         worst = np.logical_and.reduce([clean, *masks])
         points = {0.0: float(clean.mean()), eps: float(worst.mean())}
         for e in curve_eps:
             others = [registry.with_eps(a, e, seed=seed + i) for i, a in enumerate(built)]
-            c, m, _ = _run_batches(model, x, y, others, batch_size, e, norm, advance)
+            c, m, _ = _run_batches(model, x, y, others, batch_size, e, norm, advance, store)
             points[e] = float(np.logical_and.reduce([c, *m]).mean())
     finally:
         if bar is not None:
@@ -237,6 +278,7 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         curve=[CurvePoint(eps=e, robust_accuracy=a) for e, a in sorted(points.items())],
         sanity=[c if isinstance(c, SanityCheck) else SanityCheck(**c) for c in checks],
         wall_time_s=time.perf_counter() - start, versions=library_versions(),
+        data_order=data_order, points_sha256=points_sha256(x, y),
     )
 
 

@@ -56,10 +56,16 @@ def markdown(summary):
         f"Threat model: {tm.norm}, eps = {tm.eps:.6g} ({tm.eps * 255:.4g}/255); "
         f"{summary.n} test points; seed {summary.seed}; {summary.wall_time_s:.1f} s.",
         "",
+        f"Points: the first {summary.n} in order {summary.data_order or 'unrecorded'}; "
+        f"SHA-256 {summary.points_sha256 or 'unrecorded'}.",
+        "",
         "| attack | robust accuracy | seconds |",
         "|---|---:|---:|",
         f"| clean | {_pct(summary.clean_accuracy)} | |",
     ]
+    if summary.test_clean:
+        lines.append(f"| clean, first {summary.test_clean['n']} test points | "
+                     f"{_pct(summary.test_clean['accuracy'])} | |")
     for attack in summary.attacks:
         lines.append(f"| {attack.name} | {_pct(attack.robust_accuracy)} | {attack.seconds:.1f} |")
         for stage in attack.stages:

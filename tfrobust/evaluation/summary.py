@@ -54,6 +54,17 @@ class EvalSummary:
     `robust_accuracy` is the worst case: a point counts as robust only if it
     survives every attack. `curve` holds the worst-case accuracy at other
     budgets (with eps=0 the clean accuracy) for the plot.
+
+    Which points were evaluated: the first `n` of the split, taken in the order
+    `data_order` (`tfrobust.data` `Source.order`: `"canonical"`, a seeded order
+    such as `"path-sha256-v1(seed=0)"`, `"tfds"`; `""` when the caller did not
+    say), and `points_sha256`, the SHA-256 of exactly the arrays evaluated
+    (`evaluate.points_sha256`), so two reports on the same points can be
+    recognised whatever loaded them. Both are optional in older `eval.json`s.
+
+    `test_clean` is `{"n": ..., "accuracy": ...}`: clean accuracy on a larger
+    part of the split than the `n` attacked points (all 10,000 test images for
+    the zoo's MNIST and CIFAR-10 entries), or `{}` when not measured.
     """
 
     model: str
@@ -68,6 +79,9 @@ class EvalSummary:
     sanity: list
     wall_time_s: float
     versions: dict
+    data_order: str = ""
+    points_sha256: str = ""
+    test_clean: dict = dataclasses.field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self):
@@ -85,7 +99,8 @@ class EvalSummary:
             curve=[CurvePoint(**c) for c in data["curve"]],
             sanity=[SanityCheck(**c) for c in data["sanity"]],
             wall_time_s=data["wall_time_s"], versions=dict(data["versions"]),
-            schema_version=data["schema_version"],
+            data_order=data.get("data_order", ""), points_sha256=data.get("points_sha256", ""),
+            test_clean=dict(data.get("test_clean", {})), schema_version=data["schema_version"],
         )
 
 
@@ -119,8 +134,19 @@ def validate(data):
     _fields(data, EvalSummary, "summary")
     _check(data["schema_version"] == SCHEMA_VERSION, "schema_version",
            f"expected {SCHEMA_VERSION}, got {data['schema_version']!r}")
-    for key in ("model", "dataset"):
-        _check(isinstance(data[key], str), key, f"expected a string, got {data[key]!r}")
+    for key in ("model", "dataset", "data_order", "points_sha256"):
+        value = data.get(key, "")
+        _check(isinstance(value, str), key, f"expected a string, got {value!r}")
+    digest = data.get("points_sha256", "")
+    _check(digest == "" or (len(digest) == 64 and set(digest) <= set("0123456789abcdef")),
+           "points_sha256", f"expected 64 hex digits or '', got {digest!r}")
+    test_clean = data.get("test_clean", {})
+    _check(isinstance(test_clean, dict) and set(test_clean) in (set(), {"n", "accuracy"}),
+           "test_clean", f"expected {{}} or {{'n', 'accuracy'}}, got {test_clean!r}")
+    if test_clean:
+        _check(isinstance(test_clean["n"], int) and test_clean["n"] > 0, "test_clean.n",
+               f"expected an int > 0, got {test_clean['n']!r}")
+        _number(test_clean["accuracy"], "test_clean.accuracy", 0, 1)
     _fields(data["threat_model"], ThreatModel, "threat_model")
     _check(data["threat_model"]["norm"] in ("linf", "l2"), "threat_model.norm",
            f"expected 'linf' or 'l2', got {data['threat_model']['norm']!r}")

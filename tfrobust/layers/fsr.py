@@ -13,7 +13,7 @@ and recalibrates the non-robust part instead of discarding it:
 
 Auxiliary losses (through a small head `aux = Dense(GAP(.))`) train S and R:
 L_sep = CE(aux(f+), y) + CE(aux(f-), y') with y' the most confident wrong
-class of aux(f-), and L_rec = CE(aux(f~-), y). The model's loss is
+class of the whole model's prediction, and L_rec = CE(aux(f~-), y). The model's loss is
 L_cls + 1/|L| * sum over FSR layers of (lambda_sep L_sep + lambda_rec L_rec):
 each layer adds its own term divided by `num_layers` (|L|), which
 `fsr_insert` sets to the number of stages it inserts at.
@@ -22,11 +22,14 @@ Choices where the paper leaves room, and their sources:
 - S and R, the head, tau = 0.1 and lambda_sep = lambda_rec = 1 follow the
   reference code (github.com/wkim97/FSR): +1,259,018 trainable parameters
   after block 4 of CIFAR ResNet-18, the paper's +1.26M (Table 7).
-- y' is taken from p- itself. The reference code takes the most confident
-  wrong class of the whole model's prediction, which a layer cannot see.
-- The losses are added on every training-mode pass the objective makes (both
-  the clean and the adversarial pass for TRADES); the reference code trains
-  with PGD-AT, where that is the adversarial pass only.
+- y' is the model's most confident wrong class (the reference's `get_pred`:
+  the second-ranked class where the top one is y, else the top one). The
+  layer cannot see the model's output, so it registers its loss with
+  `labels.add_output_loss`, and `AdversarialModel` evaluates it on the
+  output of the same training pass.
+- `AdversarialModel` counts defense-layer losses on the adversarial pass only
+  (on the clean one for objectives without an attack), as the reference
+  trains: under TRADES and MART, the clean pass adds nothing.
 """
 
 import keras
@@ -34,6 +37,7 @@ from keras import ops
 
 from tfrobust.layers.checks import non_negative_number
 from tfrobust.layers.checks import positive_int
+from tfrobust.layers.labels import add_output_loss
 from tfrobust.layers.labels import require_labels
 from tfrobust.layers.stages import counted_insert
 
@@ -66,9 +70,9 @@ class FSR(keras.layers.Layer):
     """Feature Separation and Recalibration of a feature map.
 
     In training mode it adds `(lambda_sep * L_sep + lambda_rec * L_rec) /
-    num_layers` with `add_loss` and needs the batch labels: train with
-    `tfrobust.training.adversarial`, which runs training passes inside
-    `tfrobust.layers.label_scope(y)`. In inference mode (where attacks run) the
+    num_layers` and needs the batch labels and the model's output: train
+    with `tfrobust.training.adversarial`, which runs training passes inside
+    `tfrobust.layers.label_scope(y)` and adds the pass's `output_losses`. In inference mode (where attacks run) the
     Gumbel noise is off, so the mask is the deterministic `sigmoid(r / tau)`,
     as in the reference code, and no loss is added.
 
@@ -232,33 +236,41 @@ class FSR(keras.layers.Layer):
     def call(self, inputs, training=False):
         parts = self.separate(inputs, training=training)
         if training and self.aux_head is not None:
-            self.add_loss(self._loss(parts, require_labels(self), training))
+            labels = ops.cast(ops.reshape(require_labels(self), (-1,)), "int32")
+            aux_logits = {key: self._aux_logits(parts[key])
+                          for key in self._aux_parts()}
+            add_output_loss(self, lambda logits: self.aux_loss(aux_logits, labels, logits))
         return parts["outputs"]
 
+    def _aux_parts(self):
+        return (("robust", "non_robust") if self.separation else ()) + (
+            ("recalibrated",) if self.recalibration else ())
+
     def _aux_logits(self, features):
-        return self.aux_head(ops.mean(features, axis=(1, 2)))
+        return ops.cast(self.aux_head(ops.mean(features, axis=(1, 2))), "float32")
 
-    def _loss(self, parts, labels, training):
-        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+    def aux_loss(self, aux_logits, labels, model_logits):
+        """`(lambda_sep L_sep + lambda_rec L_rec) / num_layers` (Eq. 5).
 
+        Args:
+            aux_logits: the head's logits on the parts in `_aux_parts()`.
+            labels: integer labels `(batch,)`.
+            model_logits: the whole model's output, which gives y'.
+        """
         def cross_entropy(logits, target):
             return ops.mean(keras.losses.sparse_categorical_crossentropy(
-                target, ops.cast(logits, "float32"), from_logits=True))
+                target, logits, from_logits=True))
 
         loss = ops.zeros((), "float32")
         if self.separation:
-            robust_logits = self._aux_logits(parts["robust"])
-            non_robust_logits = self._aux_logits(parts["non_robust"])
-            # y': the most confident wrong class of p-.
             true = ops.one_hot(labels, self.num_classes)
             wrong = ops.argmax(
-                ops.where(true > 0, -1e9, ops.cast(non_robust_logits, "float32")), axis=-1)
-            separation_loss = (cross_entropy(robust_logits, labels)
-                               + cross_entropy(non_robust_logits, ops.stop_gradient(wrong)))
+                ops.where(true > 0, -1e9, ops.cast(model_logits, "float32")), axis=-1)
+            separation_loss = (cross_entropy(aux_logits["robust"], labels)
+                               + cross_entropy(aux_logits["non_robust"], ops.stop_gradient(wrong)))
             loss = loss + self.lambda_sep * separation_loss
         if self.recalibration:
-            recalibrated_logits = self._aux_logits(parts["recalibrated"])
-            loss = loss + self.lambda_rec * cross_entropy(recalibrated_logits, labels)
+            loss = loss + self.lambda_rec * cross_entropy(aux_logits["recalibrated"], labels)
         return loss / self.num_layers
 
     def compute_output_shape(self, input_shape):

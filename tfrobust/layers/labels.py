@@ -7,27 +7,51 @@ its input. `AdversarialModel` runs its training-mode passes inside
 variable (not a module global) keeps concurrent replicas and nested scopes
 apart, and it is read while a step is traced, so it works under `tf.function`
 and `jax.jit` alike.
+
+Some losses also need the whole model's output, which a layer computes before
+it exists: FSR's wrong-class target y' is the model's most confident wrong
+class (reference code, `get_pred`). Such a layer registers
+`add_output_loss(layer, fn)`, and whoever called the model inside the scope
+adds `scope.output_losses(logits)` to the loss.
 """
 
 import contextlib
 import contextvars
 
-_LABELS = contextvars.ContextVar("tfrobust_labels", default=None)
+_PASS = contextvars.ContextVar("tfrobust_training_pass", default=None)
+
+
+class TrainingPass:
+    """One labelled training-mode call of a model: its labels and deferred losses."""
+
+    def __init__(self, labels):
+        self.labels = labels
+        self._deferred = []
+
+    def output_losses(self, logits):
+        """The registered losses, each given the model's output `logits`."""
+        return [fn(logits) for fn in self._deferred]
 
 
 @contextlib.contextmanager
 def label_scope(labels):
-    """Make `labels` (integer class labels of the current batch) visible to layers."""
-    token = _LABELS.set(labels)
+    """Make `labels` (integer class labels of the current batch) visible to layers.
+
+    Yields the `TrainingPass`; losses registered with `add_output_loss` count
+    only when the caller adds `scope.output_losses(logits)`, as
+    `AdversarialModel` does.
+    """
+    token = _PASS.set(TrainingPass(labels))
     try:
-        yield
+        yield _PASS.get()
     finally:
-        _LABELS.reset(token)
+        _PASS.reset(token)
 
 
 def current_labels():
     """The labels set by the innermost `label_scope`, or `None` outside one."""
-    return _LABELS.get()
+    training_pass = _PASS.get()
+    return None if training_pass is None else training_pass.labels
 
 
 def require_labels(layer):
@@ -42,3 +66,9 @@ def require_labels(layer):
             "call in `label_scope(y)` yourself. Received: no labels in scope."
         )
     return labels
+
+
+def add_output_loss(layer, fn):
+    """Register `fn(model_logits) -> scalar` as a loss of the current pass."""
+    require_labels(layer)
+    _PASS.get()._deferred.append(fn)

@@ -12,7 +12,10 @@ class TRADES(Objective):
     """CE(f(x), y) + beta * KL(p(x) || p(x_adv)).
 
     The training attack maximises the same KL term, with p(x) computed in
-    inference mode and held fixed, as in the reference implementation.
+    inference mode and held fixed, as in the reference implementation
+    (yaodongyu/TRADES, `trades.py`). Attacks call their loss as
+    `loss(logits, target)`; `attack_loss()` returns `inner_loss`, which takes
+    its arguments in that order.
 
     Args:
         beta: weight of the boundary term; 6.0 is the paper's CIFAR-10 value.
@@ -29,7 +32,7 @@ class TRADES(Objective):
         self.beta = check_weight("beta", beta)
 
     def attack_loss(self):
-        return kl_divergence
+        return inner_loss
 
     def attack_target(self, y, clean_logits):
         return ops.stop_gradient(ops.softmax(clean_logits, axis=-1))
@@ -41,3 +44,8 @@ class TRADES(Objective):
 
     def get_config(self):
         return {"beta": self.beta}
+
+
+def inner_loss(logits, p_clean):
+    """KL(p_clean || softmax(logits)) per example, as an attack's `loss(logits, target)`."""
+    return kl_divergence(p_clean, logits)

@@ -7,13 +7,19 @@ from its last epoch (`backup/`). Run the same command again to resume.
 
 import dataclasses
 import json
+import os
 import pathlib
+import platform
 import shutil
+import time
 
 import keras
+import numpy as np
 import yaml
 
 from tfrobust.recipes import build
+from tfrobust.recipes.validation import RecipeError
+from tfrobust.training.eps_warmup import EpsilonWarmup
 from tfrobust.zoo import entry as zoo_entry
 from tfrobust.zoo.files import atomic_path
 from tfrobust.zoo.files import write_text
@@ -36,6 +42,45 @@ def save_model(model, path):
     write_text(path.parent / zoo_entry.WEIGHTS_INFO, json.dumps(info, indent=2) + "\n")
 
 
+TRAINING_LOG = "training_time.json"
+
+
+class EpochTimes(keras.callbacks.Callback):
+    """Writes each finished epoch's wall time and machine to `path` (atomically).
+
+    A resumed run adds to the same file, so the card can state the training
+    time of a run that spanned several sessions.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = json.loads(self.path.read_text()) if self.path.is_file() else {"epochs": {}}
+        record["epochs"][str(epoch)] = {"seconds": time.time() - self._start,
+                                        "machine": machine()}
+        write_text(self.path, json.dumps(record, indent=1) + "\n")
+
+
+def machine():
+    """Where a run trained, for its card: core count and CPU model, and any accelerators."""
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in
+             (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+             if line.startswith("model name")]
+    text = f"{os.cpu_count()} cores, {names[0] if names else platform.machine()}"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        accelerators = sorted({d.device_type for d in tf.config.list_logical_devices()} - {"CPU"})
+        text += "".join(f", {a}" for a in accelerators)
+    return text
+
+
 def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
     """Train as the recipe says; resumes from `out_dir/backup` if a run was interrupted.
 
@@ -47,9 +92,15 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
         classifier = build.model(recipe)
         robust = build.trainer(recipe, classifier)
         robust.compile(optimizer=build.optimizer(recipe))
+    warmup = recipe.training.eps_warmup_epochs
+    if warmup and recipe.attack is None:
+        raise RecipeError("training.eps_warmup_epochs: the recipe has no training attack. "
+                          f"Received: {warmup}")
     callbacks = [
         keras.callbacks.TensorBoard(str(out_dir / "logs")),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), double_checkpoint=True),
+        EpochTimes(out_dir / TRAINING_LOG),
+        *([EpsilonWarmup(warmup)] if warmup else []),
         *callbacks,
     ]
     robust.fit(train, epochs=recipe.training.epochs, steps_per_epoch=build.steps_per_epoch(recipe),
@@ -58,30 +109,44 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
     return classifier
 
 
-def evaluate(recipe, classifier, progress=True):
-    """The recipe's evaluation protocol on the first `n` test images."""
+def evaluate(recipe, classifier, progress=True, resume_dir=None):
+    """The recipe's evaluation protocol on the first `n` test images (of the split's order).
+
+    With `resume_dir`, each attack's result is kept there, so a rerun resumes.
+    """
     from tfrobust import data
     from tfrobust import evaluation
 
     config = recipe.evaluation
     images, labels, source = data.load_uint8(recipe.dataset.name, "test", recipe.dataset.data_dir)
     x = images[:config.n].astype("float32") / 255.0
-    return evaluation.evaluate(
+    summary = evaluation.evaluate(
         classifier, (x, labels[:config.n]), attacks=list(config.attacks), eps=config.eps,
         norm=config.norm, n=config.n, batch_size=config.batch_size, seed=recipe.training.seed,
         curve_eps=config.curve_eps, sanity=config.sanity, attack_kwargs=config.attack_kwargs,
-        model_name=recipe.name, dataset_name=source.report_as, progress=progress)
+        model_name=recipe.name, dataset_name=source.report_as, data_order=source.order,
+        progress=progress, resume_dir=resume_dir)
+    if config.clean_n is None:
+        return summary
+    from tfrobust.attacks.ensemble import predict_labels
+
+    n = min(config.clean_n, len(labels))
+    correct = [predict_labels(classifier, images[i:i + 1000].astype("float32") / 255.0, 250)
+               == labels[i:i + 1000] for i in range(0, n, 1000)]
+    accuracy = float(np.concatenate(correct)[:n].mean())
+    return dataclasses.replace(summary, test_clean={"n": n, "accuracy": accuracy})
 
 
-def write_entry(out_dir, recipe, classifier, summary, command):
+def write_entry(out_dir, recipe, summary, command):
     from tfrobust import evaluation
     from tfrobust.zoo.card import model_card
 
     recipe_data = resolved(recipe)
-    save_model(classifier, out_dir / zoo_entry.WEIGHTS)
     write_text(out_dir / zoo_entry.RECIPE, yaml.safe_dump(recipe_data, sort_keys=False))
     evaluation.write_report(summary, out_dir)
-    write_text(out_dir / zoo_entry.CARD, model_card(recipe_data, summary, command))
+    times = out_dir / TRAINING_LOG
+    training_time = json.loads(times.read_text()) if times.is_file() else None
+    write_text(out_dir / zoo_entry.CARD, model_card(recipe_data, summary, command, training_time))
 
 
 def publish(out_dir, name, models_root):
@@ -101,7 +166,15 @@ def run_recipe(recipe, out_dir, strategy, command, verbose="auto", progress=True
     """Train, evaluate and write the zoo entry into `out_dir`; return the summary."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    classifier = fit(recipe, out_dir, strategy, verbose)
-    summary = evaluate(recipe, classifier, progress)
-    write_entry(out_dir, recipe, classifier, summary, command)
+    weights = out_dir / zoo_entry.WEIGHTS
+    if weights.is_file():  # trained by an earlier run that was stopped while evaluating
+        import tfrobust.architectures  # noqa: F401  registers the layers it may hold
+        import tfrobust.layers  # noqa: F401
+
+        classifier = keras.saving.load_model(weights, compile=False)
+    else:
+        classifier = fit(recipe, out_dir, strategy, verbose)
+        save_model(classifier, weights)  # before evaluating: a kill now loses no training
+    summary = evaluate(recipe, classifier, progress, resume_dir=out_dir / "eval_parts")
+    write_entry(out_dir, recipe, summary, command)
     return summary

@@ -80,12 +80,18 @@ class TrainingConfig:
     steps_per_epoch: typing.Optional[int] = None
     optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = dataclasses.field(default_factory=ScheduleConfig)
+    # Epochs over which the training attack's budget grows linearly to eps
+    # (`training.EpsilonWarmup`); 0: the full budget from the start.
+    eps_warmup_epochs: int = 0
     seed: int = 0
 
     def check(self, path):
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise RecipeError(f"{path}.{name}: must be >= 1. Received: {getattr(self, name)}")
+        if self.eps_warmup_epochs < 0:
+            raise RecipeError(f"{path}.eps_warmup_epochs: must be >= 0. "
+                              f"Received: {self.eps_warmup_epochs}")
 
 
 @dataclasses.dataclass
@@ -95,6 +101,7 @@ class EvaluationConfig:
     eps: float
     norm: str = "linf"
     n: int = 1000
+    clean_n: typing.Optional[int] = None  # clean accuracy also on this many test images
     batch_size: int = 250
     attacks: typing.List[str] = dataclasses.field(default_factory=lambda: ["pgd", "autoattack"])
     attack_kwargs: typing.Dict[str, typing.Dict[str, typing.Any]] = dataclasses.field(

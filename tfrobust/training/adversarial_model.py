@@ -5,9 +5,12 @@ Each step has two phases, shared by every backend:
    as in the reference implementations) and the training attack produce
    adversarial examples; nothing is differentiated with respect to weights.
 2. `objective_loss`: training-mode passes on the images the objective needs,
-   its loss terms, plus every `add_loss` term of the model's layers (defense
-   layers such as FSR and CIFS), so any layer works with any objective. The
-   passes run inside `layers.label_scope(y)` for layers whose losses need labels.
+   its loss terms, plus the losses of the model's defense layers (FSR, CIFS,
+   CAS: their `add_loss` terms and `output_losses`), so any layer works with
+   any objective. The passes run inside `layers.label_scope(y)` for layers
+   whose losses need labels. Layer losses count on the adversarial pass only
+   (the clean pass for objectives without an attack), as the reference
+   implementations of FSR, CIFS and CAS train.
 Only the gradient and state mechanics differ per backend
 (`tfrobust.backend.train_step`, `test_step`). Validation (`fit(validation_data=
 ...)`, `evaluate`) runs the same attack, so `val_adv_accuracy` is robust
@@ -69,8 +72,7 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
         self.attack = attack
         self.training_attack = None
         if attack is not None:
-            inner_loss = objective.attack_loss()
-            self.training_attack = attack if inner_loss is None else attack.with_loss(inner_loss)
+            self.training_attack = self._inner_attack(attack)
             # Tracked, so the attack's random state is part of the model's state.
             self.attack_seed_generator = self.training_attack.seed_generator
         self.clean_accuracy = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
@@ -92,6 +94,20 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
         if jit_compile == "auto":
             jit_compile = backend.xla_by_default()
         super().compile(*args, jit_compile=jit_compile, **kwargs)
+
+    def _inner_attack(self, attack):
+        """`attack`, ascending the objective's inner loss where it has its own (TRADES)."""
+        inner_loss = self.objective.attack_loss()
+        return attack if inner_loss is None else attack.with_loss(inner_loss)
+
+    def scale_attack_budget(self, fraction):
+        """Train (and validate) from now on against `attack.scaled(fraction)`.
+
+        The compiled steps are rebuilt, since the budget is traced into them.
+        """
+        self.training_attack = self._inner_attack(self.attack.scaled(fraction))
+        self.make_train_function(force=True)
+        self.make_test_function(force=True)
 
     def call(self, x, training=False):
         return self.model(split_inputs(x)[0], training=training)
@@ -116,14 +132,15 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
         x = split_inputs(x)[0]
         layer_losses = []
 
-        def forward(z):
-            with label_scope(y):
+        def forward(z, with_layer_losses):
+            with label_scope(y) as training_pass:
                 logits = self.model(z, training=training)
-            layer_losses.extend(self.model.losses)
+            if with_layer_losses:
+                layer_losses.extend([*self.model.losses, *training_pass.output_losses(logits)])
             return logits
 
-        clean = forward(x) if self.objective.needs_clean else None
-        adversarial = forward(x_adv) if x_adv is not None else None
+        clean = forward(x, x_adv is None) if self.objective.needs_clean else None
+        adversarial = forward(x_adv, True) if x_adv is not None else None
         terms = self.objective(y, clean, adversarial)
         layer_loss = ops.sum(ops.stack(layer_losses)) if layer_losses else ops.zeros(())
         loss = ops.sum(ops.stack(terms)) + layer_loss

@@ -9,8 +9,19 @@ def _pct(value):
     return f"{100 * value:.2f}%"
 
 
-def model_card(recipe_dict, summary, command):
-    """The card's Markdown from the resolved recipe and the `EvalSummary`."""
+def training_line(training_time):
+    """One sentence on how long training took, from `training_time.json`'s contents."""
+    epochs = (training_time or {}).get("epochs", {})
+    if not epochs:
+        return "Training time: not recorded."
+    seconds = sum(e["seconds"] for e in epochs.values())
+    machines = sorted({e["machine"] for e in epochs.values()})
+    return (f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs "
+            f"on {'; '.join(machines)}.")
+
+
+def model_card(recipe_dict, summary, command, training_time=None):
+    """The card's Markdown from the resolved recipe, the `EvalSummary` and the epoch times."""
     threat = summary.threat_model
     eps = threat.eps * 255
     lines = [
@@ -21,8 +32,11 @@ def model_card(recipe_dict, summary, command):
         f"images in [0, 1], white-box.", "",
         "## Results", "",
         f"Measured by `tfrobust.evaluation` on the first {summary.n} test images of "
-        f"**{summary.dataset}** (seed {summary.seed}); a point is robust only if it "
-        "survives every attack.", "",
+        f"**{summary.dataset}** in the order {summary.data_order or 'unrecorded'} "
+        f"(points SHA-256 `{summary.points_sha256[:16] or 'unrecorded'}`, seed "
+        f"{summary.seed}); a point is robust only if it survives every attack."
+        + (f" Clean accuracy on the first {summary.test_clean['n']} test images: "
+           f"{_pct(summary.test_clean['accuracy'])}." if summary.test_clean else ""), "",
         "| metric | this model | paper (reported) |", "|---|---:|---:|",
     ]
     reported = recipe_dict.get("reported") or {}
@@ -38,7 +52,8 @@ def model_card(recipe_dict, summary, command):
         f"{len(summary.sanity)} run, all passed." if summary.sanity and not failed
         else "FAILED: " + "; ".join(f"{c.name}: {c.message}" for c in failed) if failed
         else "not run."), ""]
-    lines += ["## Caveats", ""]
+    lines += [training_line(training_time) + f" Evaluation: {summary.wall_time_s / 60:.1f} min.",
+              "", "## Caveats", ""]
     if summary.dataset != recipe_dict["dataset"]["name"]:
         lines.append(f"- Evaluated on **{summary.dataset}**, not the original "
                      f"{recipe_dict['dataset']['name']}: the paper's numbers are not directly "

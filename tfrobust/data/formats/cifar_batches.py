@@ -33,6 +33,8 @@ def read_batch(path):
 class CifarBatches:
     """`cifar-10-batches-py/` (data_batch_1..5, test_batch) or `cifar-100-python/`."""
 
+    order = "canonical"  # the batches' own order, the one papers evaluate on
+
     def __init__(self, folder, split_files, label_key):
         self.folder = folder
         self.split_files = split_files

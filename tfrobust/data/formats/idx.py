@@ -26,6 +26,8 @@ def read_idx(path):
 class Idx:
     """MNIST-style IDX files in `<data_dir>/<folder>/`, gzip-compressed or not."""
 
+    order = "canonical"  # the files' own order, the one papers evaluate on
+
     def __init__(self, folder):
         self.folder = folder
 

@@ -3,8 +3,18 @@
 This is the layout `keras.utils.image_dataset_from_directory` reads. Images are
 decoded with Pillow (fast for small images) and resized only when their size
 differs from the dataset's.
+
+Order: such a layout keeps no original order (the CIFAR-10 (JPEG) files are
+numbered per class, `airplane/0000.jpg`...), and class by class would make "the
+first n images" one class. A split is therefore returned in one fixed, seeded
+order that mixes the classes: its images sorted by `order_key`, the SHA-256 of
+`"<ORDER_SEED>/<class>/<file name>"`. The key of an image depends on nothing
+else, so a folder and its `.tar.gz` give the same order, and any subset of a
+split (the bundled sample) keeps the order the images have in the full split.
+`ORDER` names it in caches and evaluation reports; change it with the rule.
 """
 
+import hashlib
 import io
 import pathlib
 import tarfile
@@ -13,6 +23,13 @@ import numpy as np
 from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+ORDER_SEED = 0
+ORDER = f"path-sha256-v1(seed={ORDER_SEED})"
+
+
+def order_key(class_name, file_name, seed=ORDER_SEED):
+    """Where an image of `class_name` named `file_name` comes in its split: sort by this."""
+    return hashlib.sha256(f"{seed}/{class_name}/{file_name}".encode()).hexdigest()
 
 
 class ImageFolder:
@@ -26,6 +43,8 @@ class ImageFolder:
         report_as: how results on this copy must be labelled, when it differs
             from the original dataset (re-encoded images, for example).
     """
+
+    order = ORDER
 
     def __init__(self, folder, class_names=None, image_size=None, split_aliases=None,
                  report_as=None):
@@ -73,8 +92,9 @@ class ImageFolder:
 
     def read(self, files, split):
         names, images = [], []
-        # Sorted by path so a folder and its .tar.gz give the same order.
-        for _, class_name, data in sorted(self._members(files)):
+        members = sorted(self._members(files),
+                         key=lambda m: order_key(m[1], pathlib.PurePosixPath(m[0]).name))
+        for _, class_name, data in members:
             names.append(class_name)
             images.append(self._decode(data))
         if not images:

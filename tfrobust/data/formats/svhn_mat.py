@@ -8,6 +8,8 @@ import numpy as np
 class SvhnMat:
     """`<data_dir>/<folder>/<split>_32x32.mat`; SVHN stores digit 0 as label 10."""
 
+    order = "canonical"  # the files' own order
+
     def __init__(self, folder):
         self.folder = folder
 
