@@ -58,3 +58,28 @@ def test_an_ensemble_is_the_worst_case_of_its_members(robust_mnist_model, mnist_
     assert fooled == round(summary.n * (summary.clean_accuracy - ensemble.robust_accuracy))
     reused = order[-1] == "ensemble"
     assert (ensemble.seconds < 0.05 * accs["pgd"].seconds) == reused
+
+
+def test_a_rerun_with_the_same_resume_dir_reads_each_attacks_result(robust_mnist_model,
+                                                                   mnist_test, tmp_path):
+    """One file per attack: a killed evaluation resumes attack by attack."""
+    x, y = mnist_test
+    kwargs = dict(attacks=["fgsm", "pgd"], eps=robust_mnist_model.train_eps, n=60,
+                  batch_size=60, attack_kwargs=PAPER_ENSEMBLE, resume_dir=tmp_path)
+    first = evaluate(robust_mnist_model, (x, y), **kwargs)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and files[0].startswith("fgsm@")
+    # Mark every point fooled in the stored PGD result: a rerun must report it, not rerun PGD.
+    import json
+
+    path = next(p for p in tmp_path.iterdir() if p.name.startswith("pgd@"))
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "robust": "0" * 60}))
+    second = evaluate(robust_mnist_model, (x, y), **kwargs)
+    accs = {a.name: a.robust_accuracy for a in second.attacks}
+    assert accs["fgsm"] == pytest.approx(first.attacks[0].robust_accuracy)
+    assert accs["pgd"] == 0.0 and second.robust_accuracy == 0.0
+    assert second.wall_time_s >= sum(a.seconds for a in first.attacks)
+    # Other points or settings are not served from the folder.
+    third = evaluate(robust_mnist_model, (x, y), **{**kwargs, "seed": 5})
+    assert {a.name: a.robust_accuracy for a in third.attacks}["pgd"] > 0

@@ -1,4 +1,7 @@
-"""CIFS: relevance against finite differences, the IMGFs, the probe loss, training, saving."""
+"""CIFS: relevance against finite differences, the IMGFs, the probe loss, training, saving,
+the reference's placement in the recipes' ResNet-18 and WRN-28-10."""
+
+import pathlib
 
 import keras
 import numpy as np
@@ -39,11 +42,10 @@ def test_relevance_equals_finite_differences_of_the_selected_logits(with_labels)
     labels = np.array([0, 3, 4]) if with_labels else None
     g = numpy_of(layer.relevance(z, labels))
     logits = numpy_of(layer.probe_logits(z))
-    if with_labels:
-        others = np.where(np.eye(5)[labels] > 0, -np.inf, logits)
-        chosen = [{y, int(np.argmax(o))} for y, o in zip(labels, others)]
+    if with_labels:  # the reference's training choice: the label and the probe's 2nd class
+        chosen = [[y, int(np.argsort(row)[-2])] for y, row in zip(labels, logits)]
     else:
-        chosen = [set(np.argsort(row)[-2:].tolist()) for row in logits]
+        chosen = [np.argsort(row)[-2:].tolist() for row in logits]
     eps = 1e-2
     expected = np.zeros_like(g)
     for c in range(z.shape[-1]):
@@ -188,3 +190,187 @@ def test_insert_helper_defaults_to_the_last_residual_stage():
                               insert=cifs_insert("resnet20", 10))
     assert isinstance(model.get_layer("stage3_insert"), CIFS)
     assert model(features((2, 8, 8, 3))).shape == (2, 10)
+
+
+@pytest.mark.jax
+def test_training_selection_is_the_label_plus_the_probes_lower_ranks_as_the_reference():
+    """`CIFS._get_mask_with_graph` in training: logits[y] + logits[topk(2)[1][:, 1]]."""
+    logits = ops.convert_to_tensor(np.array([[3.0, 2.0, 1.0, 0.0]] * 3, "float32"))
+    labels = ops.convert_to_tensor(np.array([0, 1, 2]))
+    selection = numpy_of(CIFS(4, top_k=2)._selection(logits, labels))
+    np.testing.assert_array_equal(selection, [[1, 1, 0, 0],    # right: label and runner-up
+                                              [0, 2, 0, 0],    # label ranked 2nd: twice
+                                              [0, 1, 1, 0]])   # wrong: top choice left out
+    selection = numpy_of(CIFS(4, top_k=3)._selection(logits, labels))
+    np.testing.assert_array_equal(selection, [[1, 1, 1, 0], [0, 2, 1, 0], [0, 1, 2, 0]])
+    np.testing.assert_array_equal(numpy_of(CIFS(4, top_k=2)._selection(logits, None)),
+                                  [[1, 1, 0, 0]] * 3)
+
+
+@pytest.mark.jax
+def test_probe_logits_scope_collects_every_probe_in_call_order():
+    from tfrobust.layers.cifs import probe_logits_scope
+
+    model = tiny_model(CIFS(3, hidden_units=4, name="first"), CIFS(3, name="second"))
+    x = features((2, 6, 6, 1))
+    with probe_logits_scope() as probes:
+        logits = model(x, training=False)
+    assert len(probes) == 2
+    for probe, name in zip(probes, ("first", "second")):
+        layer = model.get_layer(name)
+        inputs = keras.Model(model.inputs, layer.input)(x)
+        np.testing.assert_allclose(numpy_of(probe), numpy_of(layer.probe_logits(inputs)),
+                                   rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(numpy_of(logits), numpy_of(model(x)), rtol=1e-6)
+    model(x)  # outside a scope nothing is collected
+    assert len(probes) == 2
+
+
+def _softmax(a):
+    e = np.exp(a - a.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _ce(logits, y):
+    return float(-np.log(_softmax(logits)[np.arange(len(y)), y]).mean())
+
+
+def _runner_up(logits):
+    return np.argsort(logits, axis=-1)[:, -2]
+
+
+def reference_joint_ce_loss(final, probes, y, beta=2.0):
+    """HanshuYAN/CIFS, CIFAR10_Res18_CIFS.py, `joint_CE_loss.forward` (is_joint=True)."""
+    loss = 0.0
+    for logits in probes:
+        loss += _ce(logits, y)
+    loss = (beta / len(probes)) * loss
+    loss += _ce(final, y)
+    return loss * 3 / (beta + 1)
+
+
+@pytest.mark.jax
+def test_adversarial_fit_logs_the_reference_joint_loss_computed_by_hand():
+    """A training-mode pass by hand, with the reference's formulas: the non-linear probe
+    (softplus beta 5), the label + runner-up relevance, the softmax masks, the probes on
+    unmasked features; `fit` of `adversarial(model, PGDAT(), PGD(...))` logs the same
+    `layer_loss` and a total equal to the reference's `joint_CE_loss(beta=2)`."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((3, 3, 2))
+    z = keras.layers.Conv2D(4, 1, name="conv")(inputs)
+    h = CIFS(3, hidden_units=5, name="cifs1")(z)
+    h = CIFS(3, name="cifs2")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="classifier")(h))
+    rng = np.random.default_rng(0)
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32"))
+    x, y = rng.random((8, 3, 3, 2), dtype=np.float32), rng.integers(0, 3, 8)
+    attack = attacks.PGD(eps=0.1, step_size=0.05, steps=2, random_start=False)
+    x_adv = numpy_of(attack(model, x, y)).astype(np.float64)  # the same deterministic attack
+
+    wc, bc = numpy_of(model.get_layer("conv").kernel)[0, 0], numpy_of(model.get_layer("conv").bias)
+    first, second = model.get_layer("cifs1"), model.get_layer("cifs2")
+    w1, b1 = numpy_of(first.probe_hidden.kernel), numpy_of(first.probe_hidden.bias)
+    w2, b2 = numpy_of(first.probe.kernel), numpy_of(first.probe.bias)
+    w3, b3 = numpy_of(second.probe.kernel), numpy_of(second.probe.bias)
+    wf, bf = (numpy_of(model.get_layer("classifier").kernel),
+              numpy_of(model.get_layer("classifier").bias))
+    onehot = np.eye(3)
+    feat = x_adv @ wc + bc                                       # (8, 3, 3, 4)
+    hidden = feat.mean((1, 2)) @ w1 + b1
+    p1 = np.logaddexp(0, 5 * hidden) / 5 @ w2 + b2               # nlBlock: Softplus(beta=5)
+    chosen = onehot[y] + onehot[_runner_up(p1)]
+    g1 = np.einsum("ch,nh,nh->nc", w1, 1 / (1 + np.exp(-5 * hidden)), chosen @ w2.T)
+    feat = feat * _softmax(g1)[:, None, None, :]                 # F.softmax, no factor
+    p2 = feat.mean((1, 2)) @ w3 + b3
+    g2 = (onehot[y] + onehot[_runner_up(p2)]) @ w3.T
+    feat = feat * _softmax(g2)[:, None, None, :]
+    final = feat.mean((1, 2)) @ wf + bf
+
+    robust = adversarial(model, objectives.PGDAT(), attack)
+    robust.compile(optimizer=keras.optimizers.SGD(0.0))
+    history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
+    assert history["ce_adv"][0] == pytest.approx(_ce(final, y), rel=1e-4)
+    assert history["layer_loss"][0] == pytest.approx(_ce(p1, y) + _ce(p2, y), rel=1e-4)
+    assert history["loss"][0] == pytest.approx(reference_joint_ce_loss(final, [p1, p2], y),
+                                               rel=1e-4)
+
+
+RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
+
+
+def _consumers(model, tensor):
+    """Names of the layers of `model` that take `tensor` as (one of) their inputs."""
+    names = []
+    for layer in model.layers:
+        for node in layer._inbound_nodes:
+            if any(t is tensor for t in node.input_tensors):
+                names.append(layer.name)
+    return sorted(names)
+
+
+def test_resnet18_recipe_places_the_reference_cifs_modules_in_layer4():
+    """ResNet18_L4: CIFSBlock(mode='nonlinear') then CIFSBlock(mode='linear'), each CIFS
+    on its block's output after the residual sum and ReLU."""
+    from tfrobust.recipes import build
+    from tfrobust.recipes import load_recipe
+
+    recipe = load_recipe(RECIPES / "cifs_cifar10_resnet18_pgd_at.yaml", scale="cpu")
+    model = build.model(recipe)
+    cifs = [layer for layer in model.layers if isinstance(layer, CIFS)]
+    assert [layer.name for layer in cifs] == ["stage4_block1_insert", "stage4_insert"]
+    first, second = cifs
+    assert (first.hidden_units, second.hidden_units) == (128, None)
+    for layer in cifs:
+        assert (layer.num_classes, layer.top_k, layer.imgf, layer.temperature, layer.scale,
+                layer.loss_weight) == (10, 2, "softmax", 1.0, 1.0, 1.0)
+    assert first.input is model.get_layer("stage4_block1_out").output
+    assert _consumers(model, first.output) == ["stage4_block2_add", "stage4_block2_conv1"]
+    assert second.input is model.get_layer("stage4").output
+    assert _consumers(model, second.output) == ["pool"]
+    assert recipe.evaluation.attack_kwargs["pgd"]["attack"] == "cifs-joint"
+
+
+def test_wrn_recipe_places_the_cifs_modules_on_the_last_blocks_branch_and_the_features():
+    from tfrobust.recipes import build
+    from tfrobust.recipes import load_recipe
+
+    recipe = load_recipe(RECIPES / "cifs_cifar10_wrn28_10_pgd_at.yaml", scale="cpu")
+    model = build.model(recipe)
+    cifs = [layer for layer in model.layers if isinstance(layer, CIFS)]
+    assert [layer.name for layer in cifs] == ["stage3_block4_preact_insert", "features_insert"]
+    first, second = cifs
+    assert (first.hidden_units, second.hidden_units) == (240, None)
+    assert first.input is model.get_layer("stage3_block4_relu1").output
+    assert _consumers(model, first.output) == ["stage3_block4_conv1"]  # not the shortcut
+    add = model.get_layer("stage3_block4_add")
+    assert add.input[0] is model.get_layer("stage3_block3_add").output
+    assert second.input is model.get_layer("features").output
+    assert _consumers(model, second.output) == ["classifier"]
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "wrn28_10"])
+def test_block_points_change_nothing_until_something_is_inserted(arch):
+    from tfrobust import architectures
+
+    config = {"width": 0.0625, "input_shape": (8, 8, 3)}
+    plain = architectures.get(arch, **config)
+    blocks = architectures.block_names(arch)
+    assert blocks and set(blocks).isdisjoint(architectures.stage_names(arch))
+    assert architectures.insertion_points(arch) == architectures.stage_names(arch) + blocks
+    seen = []
+
+    def factory(name, channels):
+        seen.append(name)
+        return keras.layers.Identity(name=name)
+
+    inserted = architectures.get(arch, insert={b: factory for b in blocks}, **config)
+    assert sorted(seen) == sorted(f"{b}_insert" for b in blocks)
+    assert len(inserted.layers) == len(plain.layers) + len(blocks)
+    inserted.set_weights(plain.get_weights())
+    x = features((2, 8, 8, 3))
+    x = (x - x.min()) / (x.max() - x.min())
+    np.testing.assert_array_equal(numpy_of(inserted(x)), numpy_of(plain(x)))
+    with pytest.raises(ValueError, match="block points"):
+        architectures.get(arch, insert={"stage4_block9": factory}, **config)

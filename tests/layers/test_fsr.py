@@ -306,3 +306,37 @@ def test_parameter_overhead_on_cifar_resnet18_matches_the_paper():
     assert overhead == pytest.approx(1.26e6, rel=0.1)
     # S and R: 3x3 convs 512->64->64->512 with two BNs each; the head 512 -> 10.
     assert overhead == 2 * (9 * (512 * 64 + 64 * 64 + 64 * 512) + 2 * 2 * 64) + 512 * 10 + 10
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("objective", [objectives.PGDAT(), objectives.TRADES()],
+                         ids=["pgdat", "trades"])
+def test_fit_adds_equation_5_once_from_the_adversarial_pass(objective):
+    """Through `adversarial(...).fit`: the reference's L_sep + L_rec on x_adv, y' = get_pred.
+
+    Under TRADES the clean pass also runs in training mode (drawing Gumbel
+    noise), but its FSR loss does not count, as in the reference's training.
+    """
+    layer = _layer()
+    model = _model(layer)
+    robust = adversarial(model, objective, attacks.PGD(eps=0.1, step_size=0.05, steps=2, seed=1))
+    robust.compile(optimizer=keras.optimizers.SGD(0.0))
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 4, 4, CHANNELS), dtype=np.float32), _labels(8)
+    state = [ops.convert_to_numpy(v).copy() for v in robust.non_trainable_variables]
+    history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False).history
+    # Replay the step: same attack start, BatchNorm statistics and Gumbel noise.
+    for variable, value in zip(robust.non_trainable_variables, state):
+        variable.assign(value)
+    labels = ops.convert_to_tensor(y.astype("int32"))
+    x_adv = robust.generate(ops.convert_to_tensor(x), labels)[0]
+    if objective.needs_clean:
+        with label_scope(labels):
+            model(ops.convert_to_tensor(x), training=True)  # draws the clean pass's noise
+    noise = ops.convert_to_numpy(layer.seed_generator.state).copy()
+    parts = _np(layer.separate(x_adv, training=True))
+    layer.seed_generator.state.assign(noise)
+    with label_scope(labels):
+        model_logits = ops.convert_to_numpy(model(x_adv, training=True))
+    expected = _expected_loss(layer, parts, y, model_logits, 1.0, 1.0)
+    assert history["layer_loss"][0] == pytest.approx(expected, rel=1e-4)

@@ -92,3 +92,38 @@ def test_aalp_with_guided_dropout_trains_every_weight():
     assert np.isfinite(history["loss"][0])
     for weight, old in zip(model.trainable_weights, before):
         assert not np.allclose(ops.convert_to_numpy(weight), old), weight.path
+
+
+def _cross_entropy(z, y):
+    return -np.log(_softmax(z)[np.arange(len(y)), y])
+
+
+def _masked_logits(a, y, kernel, bias):
+    """The head on the features whose mean |dCE/dA * A| with the true labels is >= the median."""
+    p = _softmax(a @ kernel + bias)
+    grad = (p - np.eye(kernel.shape[1])[y]) @ kernel.T  # dCE/dA of a Dense head
+    importance = np.abs(grad * a).mean(axis=0)
+    return (a * (importance >= np.median(importance))) @ kernel + bias
+
+
+def test_aalp_step_uses_the_mask_of_the_true_labels_on_each_pass():
+    """Through `adversarial(..., AALP()).fit`: both training passes see their own mask (Eq. 7-8)."""
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(size=(6, 3)).astype("float32"), np.zeros(3, "float32")
+    inputs = keras.Input((1, 1, 6))
+    model = keras.Model(inputs, _head(kernel, bias)(keras.layers.Flatten()(inputs)))
+    objective = objectives.AALP(alpha=1.0)
+    robust = adversarial(model, objective, attacks.PGD(eps=0.1, step_size=0.05, steps=2, seed=1))
+    robust.compile(optimizer=keras.optimizers.SGD(0.0))
+    x, y = rng.random((8, 1, 1, 6)).astype("float32"), rng.integers(0, 3, 8)
+    seed = ops.convert_to_numpy(robust.attack_seed_generator.state).copy()
+    history = robust.fit(x, y, batch_size=8, verbose=0, shuffle=False).history
+    robust.attack_seed_generator.state.assign(seed)
+    x_adv = ops.convert_to_numpy(robust.generate(ops.convert_to_tensor(x),
+                                                 ops.convert_to_tensor(y.astype("int32")))[0])
+    z_clean = _masked_logits(x.reshape(8, 6), y, kernel, bias)
+    z_adv = _masked_logits(x_adv.reshape(8, 6), y, kernel, bias)
+    confidence = _softmax(z_clean)[np.arange(8), y]
+    expected = (0.5 * _cross_entropy(z_clean, y).mean() + 0.5 * _cross_entropy(z_adv, y).mean()
+                + (confidence * ((z_clean - z_adv) ** 2).sum(axis=1)).mean())
+    assert history["loss"][0] == pytest.approx(expected, rel=1e-4)

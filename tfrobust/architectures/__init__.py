@@ -3,7 +3,9 @@
 Every model takes [0, 1] pixels (normalisation is its `"normalize"` layer),
 returns logits from a `Dense` named `"classifier"`, tags its stages with
 `Identity` layers (`stage_names(name)`, the last being `"features"`), and
-accepts `insert={stage: factory}` to place a defense layer after any stage.
+accepts `insert={stage: factory}` to place a defense layer after any stage
+(or, for the CIFAR ResNets and WideResNets, after a block inside one:
+`block_names(name)`).
 
 Example:
     >>> from tfrobust import architectures
@@ -12,7 +14,9 @@ Example:
 
 from tfrobust.architectures.insertion import Stages
 from tfrobust.architectures.normalization import Normalize
-from tfrobust.architectures.registry import get, list_names, stage_names
+from tfrobust.architectures.registry import block_names, get, insertion_points, list_names
+from tfrobust.architectures.registry import stage_names
 from tfrobust.architectures.shortcut import ZeroPadShortcut
 
-__all__ = ["Normalize", "Stages", "ZeroPadShortcut", "get", "list_names", "stage_names"]
+__all__ = ["Normalize", "Stages", "ZeroPadShortcut", "block_names", "get", "insertion_points",
+           "list_names", "stage_names"]

@@ -94,10 +94,13 @@ def relu(name):
 
 
 def begin(arch, stage_names, num_classes, input_shape, width, insert, mean, std,
-          rgb_default="cifar10"):
-    """Check arguments; return `(inputs, normalised_inputs, stages)`."""
+          rgb_default="cifar10", block_names=()):
+    """Check arguments; return `(inputs, normalised_inputs, stages)`.
+
+    `block_names`: the block points the builder offers with `stages.block`.
+    """
     shape = check_args(num_classes, input_shape, width)
-    stages = Stages(arch, stage_names, insert)
+    stages = Stages(arch, stage_names, insert, block_names)
     mean, std = resolve_stats(mean, std, shape[-1], rgb_default)
     inputs = keras.Input(shape=shape, name="image")
     x = Normalize(mean, std, name="normalize")(inputs)

@@ -16,6 +16,21 @@ the stage output and feeds the rest of the network:
 
 A factory, not a layer instance, so that each model gets fresh weights and
 the factory can size the layer to the stage's channels.
+
+Some defenses sit inside a stage (CIFS after each block of ResNet-18's last
+stage). Architectures that support it also declare *block points*
+(`registry.block_names(arch)`): `"<stage>_block<j>"`, the output of block `j`
+(after its residual sum and, for post-activation blocks, its ReLU), and for
+pre-activation blocks `"<stage>_block<j>_preact"`, the block's pre-activated
+input to its residual branch (the shortcut keeps reading it unmodified). The
+same `insert` dict places layers there:
+
+    get("resnet18", insert={"stage4_block1": f1, "stage4": f2})
+
+A block point adds no layer unless something is inserted there, so models
+without such insertions are unchanged; a layer inserted at a stage's last
+block comes before that stage's `Identity` tag, one inserted at the stage
+after it.
 """
 
 import keras
@@ -23,19 +38,20 @@ import keras
 FEATURES = "features"
 
 
-def check_insert(arch, stage_names, insert):
-    """Return `insert` as a dict after rejecting unknown stages and non-factories."""
+def check_insert(arch, stage_names, insert, block_names=()):
+    """Return `insert` as a dict after rejecting unknown points and non-factories."""
     insert = {} if insert is None else insert
     if not isinstance(insert, dict):
         raise TypeError(
             "`insert` must be a dict {stage_name: factory}. "
             f"Received: insert={insert!r}"
         )
-    unknown = [key for key in insert if key not in stage_names]
+    unknown = [key for key in insert if key not in stage_names and key not in block_names]
     if unknown:
+        blocks = f" and its block points {list(block_names)}" if block_names else ""
         raise ValueError(
             f"Unknown insertion point(s) {unknown} for {arch!r}; its stages are "
-            f"{list(stage_names)}. Received: insert keys={list(insert)}"
+            f"{list(stage_names)}{blocks}. Received: insert keys={list(insert)}"
         )
     for stage, factory in insert.items():
         if isinstance(factory, keras.layers.Layer) or not callable(factory):
@@ -54,22 +70,26 @@ class Stages:
         arch: architecture name, for error messages.
         names: the architecture's stage names, in forward order, ending in
             `"features"`.
-        insert: dict `{stage_name: factory}` or `None`; see the module docstring.
+        insert: dict `{stage_or_block_name: factory}` or `None`; see the
+            module docstring.
+        blocks: the block points the builder offers (`block(x, name)`), if any.
 
     Call arguments:
         x: the stage's output tensor.
         name: the stage's name; must be the next one in `names`.
     """
 
-    def __init__(self, arch, names, insert=None):
+    def __init__(self, arch, names, insert=None, blocks=()):
         if not names or names[-1] != FEATURES:
             raise ValueError(
                 f"Stage names must end in {FEATURES!r}. Received: names={names!r}"
             )
         self.arch = arch
         self.names = tuple(names)
-        self.insert = check_insert(arch, self.names, insert)
+        self.blocks = tuple(blocks)
+        self.insert = check_insert(arch, self.names, insert, self.blocks)
         self._seen = 0
+        self._blocks_seen = set()
 
     def __call__(self, x, name):
         expected = self.names[self._seen] if self._seen < len(self.names) else None
@@ -78,7 +98,19 @@ class Stages:
                 f"{self.arch!r} tagged stage {name!r} where {expected!r} was declared."
             )
         self._seen += 1
-        x = keras.layers.Identity(name=name)(x)
+        return self._apply(keras.layers.Identity(name=name)(x), name)
+
+    def block(self, x, name):
+        """A block point: `x` through the layer inserted at `name`, else `x` itself."""
+        if name not in self.blocks or name in self._blocks_seen:
+            raise RuntimeError(
+                f"{self.arch!r} offered block point {name!r}, which is undeclared or "
+                f"offered twice; its block points are {list(self.blocks)}."
+            )
+        self._blocks_seen.add(name)
+        return self._apply(x, name)
+
+    def _apply(self, x, name):
         factory = self.insert.get(name)
         if factory is None:
             return x
@@ -91,9 +123,12 @@ class Stages:
         return layer(x)
 
     def check_complete(self):
-        """Fail if a builder forgot to tag a declared stage."""
+        """Fail if a builder forgot to tag a declared stage or offer a declared block point."""
         if self._seen != len(self.names):
             raise RuntimeError(
                 f"{self.arch!r} tagged only {list(self.names[:self._seen])} "
                 f"of its stages {list(self.names)}."
             )
+        missing = [b for b in self.blocks if b not in self._blocks_seen]
+        if missing:
+            raise RuntimeError(f"{self.arch!r} declared block points {missing} it never offered.")

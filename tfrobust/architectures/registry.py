@@ -1,7 +1,8 @@
 """One name per architecture, timm-style: `get(name, ...)` builds it.
 
-Entries are plain data (builder, stage names, defaults, description), so
-`list_names()` and `stage_names(name)` answer without building anything.
+Entries are plain data (builder, stage names, block points, defaults,
+description), so `list_names()`, `stage_names(name)` and `block_names(name)`
+answer without building anything.
 """
 
 import dataclasses
@@ -28,6 +29,7 @@ class Entry:
     input_shape: tuple
     num_classes: int
     description: str
+    blocks: tuple = ()  # block points inside stages (see insertion.py), if offered
 
 
 _MNIST, _CIFAR, _IMAGENET = (28, 28, 1), (32, 32, 3), (224, 224, 3)
@@ -40,9 +42,9 @@ ENTRIES = {
     "resnet9": Entry(resnet9.resnet9, resnet9.STAGES, _CIFAR, 10,
                      "DAWNBench ResNet-9 (AALP SVHN)"),
     "resnet18": Entry(resnet_cifar.resnet18, resnet_cifar.STAGES, _CIFAR, 10,
-                      "CIFAR ResNet-18"),
+                      "CIFAR ResNet-18", resnet_cifar.block_names("resnet18")),
     "resnet34": Entry(resnet_cifar.resnet34, resnet_cifar.STAGES, _CIFAR, 10,
-                      "CIFAR ResNet-34"),
+                      "CIFAR ResNet-34", resnet_cifar.block_names("resnet34")),
     "preact_resnet18": Entry(preact_resnet.preact_resnet18, preact_resnet.STAGES,
                              _CIFAR, 10, "CIFAR PreAct ResNet-18"),
     "resnet20": Entry(resnet_small.resnet20, resnet_small.STAGES, _CIFAR, 10,
@@ -53,9 +55,9 @@ ENTRIES = {
                       "He et al. CIFAR ResNet-56 (option-A shortcuts)"),
     "vgg16": Entry(vgg.vgg16, vgg.STAGES, _CIFAR, 10, "CIFAR VGG-16 with BN"),
     "wrn28_10": Entry(wide_resnet.wrn28_10, wide_resnet.STAGES, _CIFAR, 10,
-                      "WideResNet-28-10"),
+                      "WideResNet-28-10", wide_resnet.block_names(28)),
     "wrn34_10": Entry(wide_resnet.wrn34_10, wide_resnet.STAGES, _CIFAR, 10,
-                      "WideResNet-34-10"),
+                      "WideResNet-34-10", wide_resnet.block_names(34)),
     "resnet50": Entry(resnet_imagenet.resnet50, resnet_imagenet.STAGES, _IMAGENET,
                       1000, "ImageNet ResNet-50"),
     "resnet101": Entry(resnet_imagenet.resnet101, resnet_imagenet.STAGES, _IMAGENET,
@@ -81,8 +83,18 @@ def entry(name):
 
 
 def stage_names(name):
-    """The insertion points of architecture `name`, ending in "features"."""
+    """The stages of architecture `name` (each tagged by an `Identity`), ending in "features"."""
     return entry(name).stages
+
+
+def block_names(name):
+    """The block points inside the stages of `name` (`"stage4_block1"`, ...); may be empty."""
+    return entry(name).blocks
+
+
+def insertion_points(name):
+    """Every key `get(name, insert=...)` accepts: the stages, then the block points."""
+    return entry(name).stages + entry(name).blocks
 
 
 def get(name, num_classes=None, input_shape=None, width=1.0, insert=None,
@@ -96,8 +108,9 @@ def get(name, num_classes=None, input_shape=None, width=1.0, insert=None,
             28x28x1 for MNIST nets, 32x32x3 for CIFAR nets, 224x224x3 for
             ImageNet ResNets).
         width: channel multiplier; 1.0 is the published network.
-        insert: `{stage: factory}` with `factory(name, channels) -> Layer`
-            applied after that stage; stages from `stage_names(name)`.
+        insert: `{point: factory}` with `factory(name, channels) -> Layer`
+            applied after that point: a stage (`stage_names(name)`) or a block
+            point inside one (`block_names(name)`).
         mean, std: per-channel normalisation inside the model; both `None`
             gives MNIST statistics for 1 channel, CIFAR-10 statistics for 3
             (ImageNet statistics for the ImageNet ResNets).

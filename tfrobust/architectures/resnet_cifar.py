@@ -10,6 +10,13 @@ from tfrobust.architectures import base
 from tfrobust.architectures.shortcut import ZeroPadShortcut
 
 STAGES = ("stem", "stage1", "stage2", "stage3", "stage4", "features")
+BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
+
+
+def block_names(arch):
+    """Block points `"stage<i>_block<j>"`: each block's output, after its sum and ReLU."""
+    return tuple(f"stage{i}_block{j}" for i, n in enumerate(BLOCKS[arch], start=1)
+                 for j in range(1, n + 1))
 
 
 def basic_block(x, filters, strides, name, shortcut="projection"):
@@ -29,17 +36,18 @@ def basic_block(x, filters, strides, name, shortcut="projection"):
     return base.relu(f"{name}_out")(y)
 
 
-def _resnet(arch, blocks, num_classes, input_shape, width, insert, mean, std):
+def _resnet(arch, num_classes, input_shape, width, insert, mean, std):
+    blocks = BLOCKS[arch]
     inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
-                                   insert, mean, std)
+                                   insert, mean, std, block_names=block_names(arch))
     x = base.conv(base.scaled(64, width), 3, "stem_conv")(x)
     x = base.relu("stem_relu")(base.batch_norm("stem_bn")(x))
     x = stages(x, "stem")
     for i, (n, filters) in enumerate(zip(blocks, (64, 128, 256, 512)), start=1):
         for j in range(n):
             strides = 2 if i > 1 and j == 0 else 1
-            x = basic_block(x, base.scaled(filters, width), strides,
-                            f"stage{i}_block{j + 1}")
+            name = f"stage{i}_block{j + 1}"
+            x = stages.block(basic_block(x, base.scaled(filters, width), strides, name), name)
         x = stages(x, f"stage{i}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     return base.finish(arch, inputs, x, num_classes, stages)
@@ -53,15 +61,14 @@ def resnet18(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
         num_classes: number of classes.
         input_shape: `(height, width, channels)` of [0, 1] images.
         width: channel multiplier (1.0: 64-128-256-512).
-        insert: `{stage: factory}`, stages `STAGES`; see `insertion.py`.
+        insert: `{point: factory}`, points `STAGES` or `block_names("resnet18")`
+            (`"stage4_block1"`: after the first block of stage 4); see `insertion.py`.
         mean, std: input normalisation, default by channel count.
     """
-    return _resnet("resnet18", (2, 2, 2, 2), num_classes, input_shape, width,
-                   insert, mean, std)
+    return _resnet("resnet18", num_classes, input_shape, width, insert, mean, std)
 
 
 def resnet34(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
              mean=None, std=None):
     """CIFAR ResNet-34 returning logits; arguments as `resnet18`."""
-    return _resnet("resnet34", (3, 4, 6, 3), num_classes, input_shape, width,
-                   insert, mean, std)
+    return _resnet("resnet34", num_classes, input_shape, width, insert, mean, std)

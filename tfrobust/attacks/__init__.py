@@ -7,6 +7,11 @@
   APGD-CE / APGD-DLR (`targeted=True` again means `y` holds targets).
 - `APGDT(eps, norm, steps=100, n_target_classes=9)`: AutoAttack's APGD-T;
   `y` holds true labels and the targets are the top other clean classes.
+- `JointLossPGD(eps, step_size, steps, beta)`: PGD on CIFS's joint loss, the
+  final loss plus beta/|I| times its probes' (the CIFS paper's adaptive attack).
+- `RandomTargetPGD(eps, step_size, steps, prob_start_from_clean)`: targeted PGD
+  towards a uniformly random wrong class (feature denoising, Xie et al. 2019);
+  `y` holds true labels, the targets are drawn per call.
 
 Every attack also exposes `perturb(forward, x, y)`, a pure function that traces
 inside a compiled training step.
@@ -23,12 +28,14 @@ from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.base import Attack
 from tfrobust.attacks.fgsm import FGSM
+from tfrobust.attacks.joint_loss import JointLossPGD
 from tfrobust.attacks.pgd import PGD
+from tfrobust.attacks.random_target import RandomTargetPGD
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.attacks.ensemble import PerturbationBudgetError
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.square import Square
 
-__all__ = ["APGD", "APGDT", "Attack", "FGSM", "PGD"]
+__all__ = ["APGD", "APGDT", "Attack", "FGSM", "JointLossPGD", "PGD", "RandomTargetPGD"]
 __all__ += ["AutoAttack", "Ensemble", "FABT", "PerturbationBudgetError", "Square"]

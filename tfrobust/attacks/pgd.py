@@ -105,16 +105,24 @@ class PGD(Attack):
             unroll = steps * restarts <= loops.MAX_UNROLLED
         self.unroll = bool(unroll)
 
+    def starts(self, x):
+        """The first iterate of each restart, stacked: `(restarts, *x.shape)`."""
+        if not self.random_start:
+            return ops.expand_dims(x, 0)
+        start = uniform_ball if self.random_start == "uniform" else normal_start
+        return ops.stack([start(x, self.eps, self.norm, self.seed_generator)
+                          for _ in range(self.restarts)])
+
+    def logits_and_loss(self, forward, z, y):
+        """`(logits, per-example loss)` at `z`: what each step ascends."""
+        logits = forward(z)
+        return logits, self.loss_fn(logits, y)
+
     def perturb(self, forward, x, y):
-        if self.random_start:
-            start = uniform_ball if self.random_start == "uniform" else normal_start
-            starts = ops.stack(
-                [start(x, self.eps, self.norm, self.seed_generator) for _ in range(self.restarts)])
-        else:
-            starts = ops.expand_dims(x, 0)
+        starts = self.starts(x)
 
         def total_loss(z):
-            return ops.sum(self.loss_fn(forward(z), y))
+            return ops.sum(self.logits_and_loss(forward, z, y)[1])
 
         def step(_, x_adv):
             _, grad = backend.value_and_grad(total_loss, x_adv)
@@ -127,9 +135,8 @@ class PGD(Attack):
             x_adv = loops.repeat(self.steps, step, ops.take(starts, i, axis=0), unroll)
             if self.restarts == 1:  # nothing to compare: skip the extra forward pass
                 return x_adv, None, None
-            logits = forward(x_adv)
-            return (x_adv, self.loss_fn(logits, y),
-                    selection.success(logits, y, self.targeted))
+            logits, value = self.logits_and_loss(forward, x_adv, y)
+            return x_adv, value, selection.success(logits, y, self.targeted)
 
         x_adv, _, _ = selection.best_of(self.restarts, run, unroll)
         return ops.stop_gradient(x_adv)

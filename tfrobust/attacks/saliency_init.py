@@ -13,6 +13,17 @@ otherwise the negative thresholded saliency, all scaled to eps:
 With `steps=0` that start is the training example (the paper's plain SAT);
 with steps it seeds PGD (PGD-SAT, and TRADES-SAT with the TRADES objective;
 see `tfrobust.saliency.sat` for the constructors and the alpha^t schedule).
+
+Where the map comes from: the paper's tables use maps fixed before training,
+weak saliency from bounding boxes or segmentation masks (Tiny-ImageNet,
+Flower-17) or the maps of a fixed pretrained model (CIFAR-100: GBP,
+SmoothGrad, Guided Grad-CAM++, Integrated Gradients of a standard or
+adversarially trained ResNet-10). Those travel with the data
+(`{"image": x, "saliency": s}`; in a recipe, `saliency: {source: model}` or
+`{source: files}`, with `saliency=None` here so that a batch without maps is
+an error). `saliency="gradient"` (the default) instead computes, at every
+step, the input gradient of the model being trained: an online variant of
+ours, not what the paper's tables use (a recipe's `saliency: {source: online}`).
 """
 
 import keras
@@ -96,8 +107,10 @@ class SaliencyPGD(Attack):
         steps: PGD steps after the initialisation; 0 gives plain SAT.
         alpha: base of the random fraction alpha^t, in (0, 1].
         saliency: online map when the data carries none: `"gradient"`,
-            `"smoothgrad"`, `"integrated_gradients"`, a pure function
-            `fn(forward, x, labels)`, or `None` to require maps in the data.
+            `"smoothgrad"`, `"integrated_gradients"` (of the model being
+            trained: our variant, not the paper's), a pure function
+            `fn(forward, x, labels)`, or `None` to require maps in the data
+            (the paper's fixed maps; what SAT recipes use).
         threshold: value from which saliency counts as +1; `None`: 0 for
             signed maps, each image's mean for non-negative ones (`binarize`).
         loss: PGD's loss, `"ce"`, `"cw"` or `"dlr"` (objectives like TRADES

@@ -1,4 +1,4 @@
-"""`tfrobust zoo`: list the published models, show a model card, rebuild the leaderboard."""
+"""`tfrobust zoo`: list the published models, show a card, rebuild the leaderboard and tables."""
 
 import pathlib
 
@@ -17,6 +17,10 @@ def add_parser(subparsers):
     show.set_defaults(func=show_command)
     board = actions.add_parser("leaderboard", help="regenerate models/README.md from eval.json files")
     board.set_defaults(func=leaderboard_command)
+    tables = actions.add_parser("reproduction",
+                                help="write docs/reproduction.md and plots from models/tables.yaml")
+    tables.add_argument("--out", default="docs", help="output folder (default docs/)")
+    tables.set_defaults(func=reproduction_command)
 
 
 def list_command(args):
@@ -47,3 +51,11 @@ def leaderboard_command(args):
     from tfrobust import zoo
 
     print(f"wrote {zoo.write_leaderboard(args.models_dir and pathlib.Path(args.models_dir))}")
+
+
+def reproduction_command(args):
+    from tfrobust.zoo.entry import models_dir
+    from tfrobust.zoo.reproduction import write_reproduction
+
+    root = pathlib.Path(args.models_dir) if args.models_dir else models_dir()
+    print(f"wrote {write_reproduction(root, args.out)}")

@@ -89,7 +89,8 @@ class _Tally:
     """Counts over batches for one attack."""
 
     def __init__(self, name):
-        self.name, self.robust, self.seconds, self.stages, self.skipped = name, [], 0.0, {}, ()
+        self.name, self.seconds, self.stages, self.skipped = name, 0.0, {}, ()
+        self.cached = False  # read from a `ResultStore`: its seconds were spent by an earlier run
 
 
 def _reused(attack, robust_by_name):
@@ -150,7 +151,7 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, stor
     for attack, tally in zip(attacks, tallies):
         cached = store.load(tally, attack, eps) if store is not None else None
         if cached is not None:
-            robust = cached
+            robust, tally.cached = cached, True
         else:
             t0 = time.perf_counter()
             members = _reused(attack, robust_by_name)
@@ -224,7 +225,8 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         progress: show a rich progress bar over attacks.
         resume_dir: a folder keeping each attack's per-point result
             (`results.ResultStore`); an evaluation rerun with the same folder,
-            points and settings skips the attacks already done.
+            points and settings skips the attacks already done (the summary's
+            `wall_time_s` then includes the seconds they took before).
 
     Example:
         >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
@@ -244,11 +246,14 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
     try:
         clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, norm, advance,
                                              store)
+        earlier = sum(t.seconds for t in tallies if t.cached)
         worst = np.logical_and.reduce([clean, *masks])
         points = {0.0: float(clean.mean()), eps: float(worst.mean())}
         for e in curve_eps:
             others = [registry.with_eps(a, e, seed=seed + i) for i, a in enumerate(built)]
-            c, m, _ = _run_batches(model, x, y, others, batch_size, e, norm, advance, store)
+            c, m, curve_tallies = _run_batches(model, x, y, others, batch_size, e, norm, advance,
+                                               store)
+            earlier += sum(t.seconds for t in curve_tallies if t.cached)
             points[e] = float(np.logical_and.reduce([c, *m]).mean())
     finally:
         if bar is not None:
@@ -277,7 +282,7 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         attacks=results,
         curve=[CurvePoint(eps=e, robust_accuracy=a) for e, a in sorted(points.items())],
         sanity=[c if isinstance(c, SanityCheck) else SanityCheck(**c) for c in checks],
-        wall_time_s=time.perf_counter() - start, versions=library_versions(),
+        wall_time_s=time.perf_counter() - start + earlier, versions=library_versions(),
         data_order=data_order, points_sha256=points_sha256(x, y),
     )
 

@@ -15,7 +15,10 @@ from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fgsm import FGSM
+from tfrobust.attacks.joint_loss import JointLossPGD
 from tfrobust.attacks.pgd import PGD
+from tfrobust.attacks.pgd import check_positive_int
+from tfrobust.attacks.random_target import RandomTargetPGD
 from tfrobust.attacks.square import Square
 
 
@@ -32,6 +35,30 @@ def _cw(eps, norm, seed, steps=30, **kwargs):
     return _pgd(eps, norm, seed, steps=steps, loss="cw", **kwargs)
 
 
+def _cifs_joint(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
+                loss="ce", beta=2.0):
+    """PGD on CIFS's joint loss (final + probes, `beta` = 2 as the reference), step as `_pgd`."""
+    fraction = 2.5 / steps if step_fraction is None else step_fraction
+    return JointLossPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, beta=beta,
+                        norm=norm, restarts=restarts, loss=loss, random_start=random_start,
+                        seed=seed)
+
+
+def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_start=True,
+                       loss="ce", num_classes=None):
+    """Targeted PGD towards a random wrong class (feature denoising), scored on true labels.
+
+    Step `step_fraction * eps`, by default the reference code's
+    `max(eps / 16, eps / steps)` (1/255 at eps 16/255, eps/10 for 10 steps);
+    a random start unless `random_start=False`, as the reference evaluates.
+    """
+    check_positive_int("steps", steps)
+    fraction = max(1 / 16, 1 / steps) if step_fraction is None else step_fraction
+    return RandomTargetPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, norm=norm,
+                           prob_start_from_clean=0.0 if random_start else 1.0, loss=loss,
+                           num_classes=num_classes, seed=seed)
+
+
 _FACTORIES = {
     "autoattack": lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, **kw),
     "apgd-ce": lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="ce", seed=seed, **kw),
@@ -40,6 +67,8 @@ _FACTORIES = {
     "fab-t": lambda eps, norm, seed, **kw: FABT(eps, norm=norm, seed=seed, **kw),
     "pgd": _pgd,
     "cw": _cw,
+    "cifs-joint": _cifs_joint,
+    "pgd-random-target": _pgd_random_target,
     "fgsm": lambda eps, norm, seed, **kw: FGSM(eps, seed=seed, **kw),
     "square": lambda eps, norm, seed, **kw: Square(eps, norm=norm, seed=seed, **kw),
     "ensemble": None,  # built from other names by `make_attack`

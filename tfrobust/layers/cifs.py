@@ -14,9 +14,19 @@ The paper trains with
 `CE(p)` (weight 1), so each CIFS layer adds `loss_weight * CE(p^l)` with
 `loss_weight = beta/|I|` (= 1 for `beta = |I|`, the default): the total is
 `(1+beta) * l_beta`, the paper's loss times a constant, which SGD absorbs into
-the learning rate. The reference code does the same (its `joint_CE_loss`
-multiplies by `3/(beta+1)`, = 1 at its `beta = 2`).
+the learning rate. The reference code (HanshuYAN/CIFS, `CIFAR10_Res18_CIFS.py`,
+`joint_CE_loss`) computes `(CE(p) + beta/|I| sum CE(p^l)) * 3/(beta+1)` with
+`beta = 2`, `|I| = 2`: exactly our total, `CE(p) + CE(p^1) + CE(p^2)`.
+
+The reference also attacks that joint loss, in training and in its evaluation
+(`CIFAR10_Res18_CIFS_test.py`, `beta_atk = 2`). `probe_logits_scope()` gives
+an attack the probe logits of every CIFS layer a forward pass runs through;
+`tfrobust.attacks.joint_loss.JointLossPGD` (evaluation name `"cifs-joint"`)
+ascends `CE(p) + beta/|I| sum CE(p^l)` with them.
 """
+
+import contextlib
+import contextvars
 
 import keras
 from keras import ops
@@ -28,6 +38,32 @@ from tfrobust.layers.stages import residual_stages
 
 IMGFS = ("softmax", "softplus", "sigmoid")
 
+_PROBES = contextvars.ContextVar("tfrobust_cifs_probe_logits", default=None)
+
+
+@contextlib.contextmanager
+def probe_logits_scope():
+    """Collect the probe logits `p^l` of every CIFS layer called inside the scope.
+
+    Yields a list that each CIFS call appends its `probe_logits(inputs)` to, in
+    call order, in training and inference mode alike. Like `label_scope`, it is
+    a context variable read while the forward pass is traced, so it works
+    inside `tf.function`, `jax.jit` and gradient computations: collect and use
+    the logits within the same traced function.
+
+    Example:
+        >>> with probe_logits_scope() as probes:  # doctest: +SKIP
+        ...     logits = model(x, training=False)
+        >>> len(probes)  # the model's CIFS layers  # doctest: +SKIP
+        2
+    """
+    probes = []
+    token = _PROBES.set(probes)
+    try:
+        yield probes
+    finally:
+        _PROBES.reset(token)
+
 
 @keras.saving.register_keras_serializable(package="tfrobust")
 class CIFS(keras.layers.Layer):
@@ -36,18 +72,21 @@ class CIFS(keras.layers.Layer):
     Relevance: `g = d/d delta sum_{i in top-k} A(z + delta)[i]` at `delta = 0`,
     `delta` one shift per channel (the spatial sum of the gradient). In
     training the true label replaces the probe's first choice, as in the
-    reference implementation (HanshuYAN/CIFS, `CSAFR._get_mask_with_graph`):
-    the label plus the probe's `top_k - 1` best other classes. As there,
-    `z` enters the relevance through `stop_gradient`, while the probe's
-    weights get the gradient through the mask (second order) as well as from
-    its own cross-entropy. The adversarial examples of
-    `tfrobust.training.adversarial` are generated in inference mode, so its
-    attack sees the final logits only (the reference attacks the joint loss).
+    reference implementation (HanshuYAN/CIFS, `models/nets/resnet_CIFS.py`,
+    `CIFS._get_mask_with_graph`): the label plus the classes the probe ranks
+    2nd to `top_k`-th (the label's logit counts twice when the probe ranks it
+    2nd, and the probe's first choice is left out when it is wrong, both as
+    there). As there, `z` enters the relevance through `stop_gradient`, while
+    the probe's weights get the gradient through the mask (second order) as
+    well as from its own cross-entropy. Attacks that should see the probes
+    (the reference's joint loss) read them with `probe_logits_scope()`.
 
     Importance-mask generating functions (IMGF), temperature `T`:
     softmax `exp(g/T) / sum exp(g/T)`; softplus `T log(1 + exp(g/T))` (the
     paper's `alpha = 1/T`); sigmoid `1 / (1 + exp(-g/T))`. The mask is then
-    multiplied by `scale` (the reference code multiplies the softmax mask by 2).
+    multiplied by `scale`. The reference ResNet-18 (`resnet_CIFS.py` at its
+    last commit, with its kept log `PAT_Res18_cifar10_CIFS`) uses the plain
+    softmax, `T = 1`, `scale = 1`; earlier commits multiplied it by 2.
 
     In training mode the layer adds `loss_weight * CE(A(z), y)` (see the
     module docstring for the paper's weights), reading `y` from
@@ -61,7 +100,7 @@ class CIFS(keras.layers.Layer):
         scale: factor applied to the mask, > 0.
         hidden_units: `None` for the paper's linear probe (pooling + Dense);
             an integer adds a hidden Dense with softplus (beta = 5), the
-            reference's "nonlinear" probe.
+            reference's "nonlinear" probe (128 units in ResNet-18's layer4).
         loss_weight: weight of the probe's cross-entropy, `beta / |I|`.
 
     Call arguments:
@@ -141,8 +180,8 @@ class CIFS(keras.layers.Layer):
     def relevance(self, z, labels=None):
         """`g`, `(batch, channels)`: gradient of the selected probe logits w.r.t. a channel shift.
 
-        The probe's top-k classes, or with `labels` the label and the
-        `top_k - 1` best others.
+        The probe's top-k classes, or with `labels` the label and the probe's
+        2nd to `top_k`-th classes (the reference's training-mode choice).
         """
         z = ops.stop_gradient(z)
         spatial = (1,) * (len(z.shape) - 2)
@@ -156,16 +195,16 @@ class CIFS(keras.layers.Layer):
         return backend.value_and_grad(selected_logits, shift)[1]
 
     def _selection(self, logits, labels):
-        """`(batch, num_classes)` 0/1 indicator of the classes whose logits are summed."""
+        """`(batch, num_classes)` count of each class's logit in the sum (0, 1 or 2)."""
         if labels is None:
             return ops.sum(ops.one_hot(ops.top_k(logits, self.top_k)[1], self.num_classes), axis=1)
         label = ops.one_hot(ops.cast(ops.reshape(labels, (-1,)), "int32"), self.num_classes,
                             dtype=logits.dtype)
         if self.top_k == 1:
             return label
-        others = ops.where(label > 0, ops.full_like(logits, float("-inf")), logits)
-        best = ops.top_k(others, self.top_k - 1)[1]
-        return label + ops.sum(ops.one_hot(best, self.num_classes, dtype=logits.dtype), axis=1)
+        runners_up = ops.top_k(logits, self.top_k)[1][:, 1:]
+        return label + ops.sum(ops.one_hot(runners_up, self.num_classes, dtype=logits.dtype),
+                               axis=1)
 
     def importance(self, g):
         """The mask `m = scale * IMGF(g)`, `(batch, channels)`."""
@@ -185,10 +224,16 @@ class CIFS(keras.layers.Layer):
         mask = self.importance(self.relevance(inputs, labels))
         spatial = (1,) * (len(inputs.shape) - 2)
         outputs = inputs * ops.reshape(ops.cast(mask, inputs.dtype), (-1, *spatial, mask.shape[-1]))
-        if training and self.loss_weight:
-            ce = keras.losses.sparse_categorical_crossentropy(
-                labels, self.probe_logits(inputs), from_logits=True)
-            self.add_loss(self.loss_weight * ops.mean(ce))
+        collector = _PROBES.get()
+        needs_loss = training and self.loss_weight
+        if collector is not None or needs_loss:
+            probe_logits = self.probe_logits(inputs)  # on the unmasked features, as the reference
+            if collector is not None:
+                collector.append(probe_logits)
+            if needs_loss:
+                ce = keras.losses.sparse_categorical_crossentropy(
+                    labels, probe_logits, from_logits=True)
+                self.add_loss(self.loss_weight * ops.mean(ce))
         return outputs
 
     def compute_output_shape(self, input_shape):
@@ -214,8 +259,12 @@ def cifs_insert(arch, num_classes, stages=None, **cifs_kwargs):
     Args:
         arch: a `tfrobust.architectures` name.
         num_classes: the model's classes.
-        stages: stage names; default the last residual stage (the reference
-            applies CIFS in ResNet-18's last stage, "layer4").
+        stages: insertion points (stage names, or block points such as
+            "stage4_block1", `architectures.block_names(arch)`); default the
+            last residual stage. The same `CIFS` arguments go to each; the
+            reference's ResNet-18 (a non-linear probe after layer4's first
+            block, a linear one after its second) needs one factory per
+            point, as `recipes/cifs_cifar10_resnet18_pgd_at.yaml` builds it.
         **cifs_kwargs: other `CIFS` arguments. `loss_weight` defaults to
             `beta / |I|` with `beta = |I|`, i.e. 1.
 

@@ -1,23 +1,104 @@
 """Turn a validated `Recipe` into data, a model, an objective, an attack, an optimizer."""
 
+import dataclasses
 import math
+import os
+import pathlib
 
 import keras
+import numpy as np
 
 from tfrobust.recipes import registry
 from tfrobust.training.l2_sgd import L2SGD
 
 
 def datasets(recipe):
-    """`(train, validation)` `tf.data` pipelines as the recipe describes them."""
+    """`(train, validation)` `tf.data` pipelines as the recipe describes them.
+
+    With a `saliency` section whose source is `model` or `files` (SAT), both
+    yield `({"image": x, "saliency": s}, y)`: each image with its map, which
+    travels with it through the shuffle and the crop-and-flip augmentation.
+    """
     from tfrobust import data
 
     config, training = recipe.dataset, recipe.training
+    if recipe.saliency is not None and recipe.saliency.source != "online":
+        return (saliency_dataset(recipe, "train", shuffle=True, augment=config.augment,
+                                 n=config.n_train),
+                saliency_dataset(recipe, "test", shuffle=False, augment=False, n=config.n_val))
     train = data.load(config.name, "train", config.data_dir, batch_size=training.batch_size,
                       shuffle=True, augment=config.augment, n=config.n_train, seed=training.seed)
     validation = data.load(config.name, "test", config.data_dir,
                            batch_size=training.batch_size, n=config.n_val)
     return train, validation
+
+
+def saliency_maps(recipe, split, images, labels, full_length):
+    """The maps of a split's first `len(images)` images, as `recipe.saliency` says.
+
+    `model`: computed by the fixed model once, then read from the cache
+    (`tfrobust.saliency.cache`). `files`: read from the split's `.npy` file,
+    which must hold one map per image of the whole split (`full_length`).
+    """
+    config = recipe.saliency
+    if config.source == "model":
+        from tfrobust.saliency import cache
+
+        return cache.cached_maps(config.model, config.method, images, labels,
+                                 dataset=recipe.dataset.name, split=split,
+                                 method_args=config.method_args, batch_size=config.batch_size,
+                                 cache_dir=config.cache_dir)
+    path = pathlib.Path(getattr(config, split)).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"saliency.{split}: no maps file at {path} (from {os.getcwd()}). Build it from the "
+            "dataset's boxes or masks with tfrobust.saliency.boxes_to_saliency or "
+            "mask_to_saliency, in the split's order (tfrobust.saliency.in_split_order), "
+            f"np.save it, and pass --set saliency.{split}=PATH.npy")
+    maps = np.load(path, mmap_mode="r", allow_pickle=False)
+    maps = maps[..., None] if maps.ndim == 3 else maps
+    if (maps.ndim != 4 or len(maps) != full_length or maps.shape[1:3] != images.shape[1:3]
+            or maps.shape[3] not in (1, images.shape[3])):
+        raise ValueError(f"saliency.{split}: {path} holds maps of shape {maps.shape}; expected "
+                         f"one per image of the {recipe.dataset.name} {split} split, "
+                         f"({full_length}, {images.shape[1]}, {images.shape[2]}, 1 or "
+                         f"{images.shape[3]})")
+    return maps[:len(images)]
+
+
+def saliency_dataset(recipe, split, shuffle, augment, n):
+    """Batches `({"image": x, "saliency": s}, y)` of a split's first `n` images (all: None)."""
+    import tensorflow as tf
+
+    from tfrobust import data
+    from tfrobust.data.augment import augmenter
+
+    config, training = recipe.dataset, recipe.training
+    images, labels, _ = data.load_uint8(config.name, split, config.data_dir)
+    full_length = len(images)
+    if n is not None:
+        if n > full_length:
+            raise ValueError(f"Asked for n={n} examples, but the split has {full_length}")
+        images, labels = images[:n], labels[:n]
+    maps = saliency_maps(recipe, split, images, labels, full_length)
+    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(maps), labels))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=training.seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda x, s, y: (tf.cast(x, tf.float32) / 255.0, tf.cast(s, tf.float32), y),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        # One crop and flip for the image and its map: stacked along the channels.
+        channels = images.shape[-1]
+        apply = augmenter(images.shape[1:], training.seed)
+
+        def joint(x, s, y):
+            both, y = apply(tf.concat([x, s], axis=-1), y)
+            return both[..., :channels], both[..., channels:], y
+
+        ds = ds.map(joint, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda x, s, y: ({"image": x, "saliency": s}, y),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(training.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def model(recipe, input_shape=None):
@@ -46,9 +127,15 @@ def objective(recipe):
 
 
 def attack(recipe):
+    """The training attack. When SAT's maps come with the data (`saliency.source` `model`
+    or `files`), its own `saliency` defaults to None: a batch without maps is an error."""
     if recipe.attack is None:
         return None
-    return registry.instantiate("attack", registry.ATTACKS, recipe.attack, "attack",
+    config = recipe.attack
+    if (recipe.saliency is not None and recipe.saliency.source != "online"
+            and "saliency" not in config.args):
+        config = dataclasses.replace(config, args={**config.args, "saliency": None})
+    return registry.instantiate("attack", registry.ATTACKS, config, "attack",
                                 seed=recipe.training.seed)
 
 

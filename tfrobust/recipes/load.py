@@ -54,7 +54,7 @@ def validate(recipe):
         raise RecipeError(f"model.architecture: unknown architecture "
                           f"{recipe.model.architecture!r}{suggest(recipe.model.architecture, names)}. "
                           f"Valid: {', '.join(names)}")
-    stages = architectures.stage_names(recipe.model.architecture)
+    stages = architectures.insertion_points(recipe.model.architecture)  # stages, block points
     for stage, layer in recipe.model.insert.items():
         if stage not in stages:
             raise RecipeError(f"model.insert: {recipe.model.architecture} has no stage {stage!r}"

@@ -22,7 +22,9 @@ OBJECTIVES = {
 ATTACKS = {
     "fgsm": "tfrobust.attacks:FGSM",
     "pgd": "tfrobust.attacks:PGD",
+    "pgd_random_target": "tfrobust.attacks.random_target:RandomTargetPGD",  # feature denoising
     "saliency_pgd": "tfrobust.attacks.saliency_init:SaliencyPGD",  # SAT
+    "cifs_joint": "tfrobust.attacks.joint_loss:JointLossPGD",  # CIFS's training attack
 }
 LAYERS = {
     "fsr": "tfrobust.layers.fsr:FSR",

@@ -119,6 +119,115 @@ class EvaluationConfig:
                                   f"(8/255, not 8). Received: {eps}")
 
 
+SALIENCY_SOURCES = ("model", "files", "online")
+
+
+@dataclasses.dataclass
+class SaliencyConfig:
+    """Where SAT's saliency maps come from (a `saliency_pgd` training attack).
+
+    `source`:
+      - `model`: the maps of a fixed, pretrained classifier, as in the SAT
+        paper's CIFAR-100 table (a standard or adversarially trained
+        ResNet-10 explained with GBP, SmoothGrad, Guided Grad-CAM++ or
+        Integrated Gradients). `model` is a `.keras` file or a zoo ID,
+        `method` a name in `tfrobust.saliency.METHODS` (the paper's:
+        `guided_backprop`, `smoothgrad`, `guided_grad_cam_plus_plus`,
+        `integrated_gradients`), `method_args` its arguments. The maps
+        explain each image's true class; they are computed once for the
+        training and the validation images and cached
+        (`tfrobust.saliency.cache`, under `cache_dir` or
+        `$TFROBUST_CACHE_DIR/saliency`, keyed by the model's SHA-256, the
+        method, its arguments and the images).
+      - `files`: precomputed maps, `.npy` files `train` and `test` holding one
+        map per image of the whole split in its loading order, (N, H, W),
+        (N, H, W, 1) or image-shaped: the weak saliency of the paper's
+        Tiny-ImageNet / Flower-17 table, +1 inside the bounding box or
+        segmentation mask, -1 outside (`tfrobust.saliency.boxes_to_saliency`,
+        `mask_to_saliency`, ordered with `in_split_order`).
+      - `online`: no maps in the data; the attack computes the saliency of the
+        model being trained at every step (`attack.args.saliency`: `gradient`,
+        `smoothgrad` or `integrated_gradients`). Not what the paper's tables
+        use; kept as an explicit variant.
+
+    With `model` and `files`, training and validation batches are
+    `{"image": x, "saliency": s}` (validation runs the same attack, from the
+    same kind of maps), and `attack.args.saliency` must be null, so that a
+    batch without maps is an error rather than a silent fall-back to the
+    online gradient.
+    """
+
+    source: str
+    model: typing.Optional[str] = None
+    method: typing.Optional[str] = None
+    method_args: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
+    batch_size: int = 250  # images per saliency call when computing the maps
+    train: typing.Optional[str] = None
+    test: typing.Optional[str] = None
+    cache_dir: typing.Optional[str] = None
+
+    def check(self, path):
+        if self.source not in SALIENCY_SOURCES:
+            raise RecipeError(f"{path}.source: one of {', '.join(map(repr, SALIENCY_SOURCES))}. "
+                              f"Received: {self.source!r}")
+        used = {"model": ("model", "method", "method_args", "cache_dir"),
+                "files": ("train", "test"), "online": ()}[self.source]
+        for name in ("model", "method", "method_args", "train", "test", "cache_dir"):
+            value = getattr(self, name)
+            if name not in used and value not in (None, {}):
+                raise RecipeError(f"{path}.{name}: not used with source {self.source!r}; "
+                                  f"remove it (--set {path}.{name}=null). Received: {value!r}")
+        for name in used:
+            if name in ("method_args", "cache_dir"):
+                continue
+            if not getattr(self, name):
+                raise RecipeError(f"{path}.{name}: required with source {self.source!r}")
+        if self.batch_size < 1:
+            raise RecipeError(f"{path}.batch_size: must be >= 1. Received: {self.batch_size}")
+        if self.source == "model":
+            import inspect
+
+            from tfrobust import saliency
+
+            if self.method not in saliency.METHODS:
+                raise RecipeError(f"{path}.method: unknown saliency method {self.method!r}. "
+                                  f"Valid: {', '.join(saliency.METHODS)}")
+            parameters = inspect.signature(saliency.METHODS[self.method]).parameters
+            valid = [p for p in parameters if p not in ("model", "x", "y")]
+            for key in self.method_args:
+                if key not in valid:
+                    raise RecipeError(f"{path}.method_args: {self.method} takes no argument "
+                                      f"{key!r}. Valid: {', '.join(valid) or 'none'}")
+
+
+def check_saliency(recipe):
+    """A SAT attack has a `saliency` section, and the attack and the section agree."""
+    from tfrobust.recipes import registry
+
+    attack = recipe.attack
+    is_sat = attack is not None and registry.ATTACKS.get(attack.name, "").endswith(":SaliencyPGD")
+    if recipe.saliency is None:
+        if is_sat:
+            raise RecipeError(
+                f"saliency: attack {attack.name!r} (SAT) needs a `saliency:` section saying where "
+                "its maps come from: source model (a fixed model's maps, the SAT paper's CIFAR-100 "
+                "table), files (weak saliency from boxes or masks, its Tiny-ImageNet / Flower-17 "
+                "table) or online (the trained model's own gradient)")
+        return
+    if not is_sat:
+        raise RecipeError("saliency: only a saliency_pgd training attack (SAT) uses saliency "
+                          f"maps. Received: attack={None if attack is None else attack.name!r}")
+    given = attack.args.get("saliency", "gradient")  # SaliencyPGD's default
+    if recipe.saliency.source == "online" and given is None:
+        raise RecipeError("attack.args.saliency: saliency.source is 'online', so the attack "
+                          "computes the maps: name the method (gradient, smoothgrad, "
+                          "integrated_gradients). Received: null")
+    if recipe.saliency.source != "online" and "saliency" in attack.args and given is not None:
+        raise RecipeError(f"attack.args.saliency: maps come with the data (saliency.source: "
+                          f"{recipe.saliency.source!r}); set it to null so that a batch without "
+                          f"maps is an error. Received: {given!r}")
+
+
 @dataclasses.dataclass
 class ReportedResult:
     """A number the paper reports for this setting, kept apart from our own results."""
@@ -141,6 +250,7 @@ class Recipe:
     training: TrainingConfig
     evaluation: EvaluationConfig
     attack: typing.Optional[ComponentConfig] = None
+    saliency: typing.Optional[SaliencyConfig] = None  # SAT's maps: see `SaliencyConfig`
     reported: typing.Dict[str, ReportedResult] = dataclasses.field(default_factory=dict)
     scales: typing.Dict[str, typing.Dict[str, typing.Any]] = dataclasses.field(default_factory=dict)
     notes: str = ""
@@ -148,3 +258,4 @@ class Recipe:
     def check(self, path):
         if "/" not in self.name:
             raise RecipeError(f"name: '<dataset>/<model>' as in the zoo. Received: {self.name!r}")
+        check_saliency(self)

@@ -8,8 +8,11 @@
 Pixel maps (N, H, W, C): `vanilla_gradient`, `smoothgrad`,
 `integrated_gradients`, `guided_backprop`, `guided_grad_cam_plus_plus`.
 Class-activation maps (N, H, W): `grad_cam`, `grad_cam_plus_plus`. Weak
-saliency from annotations: `boxes_to_saliency`, `mask_to_saliency`. SAT
-(saliency-initialised adversarial training): `tfrobust.saliency.sat`.
+saliency from annotations: `boxes_to_saliency`, `mask_to_saliency` (and
+`in_split_order` to align them with a dataset split). SAT
+(saliency-initialised adversarial training): `tfrobust.saliency.sat`; maps of
+a fixed model computed once for a dataset and kept on disk:
+`tfrobust.saliency.cache`.
 Figures: `tfrobust.saliency.figures`.
 """
 
@@ -23,6 +26,7 @@ from tfrobust.saliency.gradients import smoothgrad
 from tfrobust.saliency.gradients import vanilla_gradient
 from tfrobust.saliency.guided import guided_backprop
 from tfrobust.saliency.masks import boxes_to_saliency
+from tfrobust.saliency.masks import in_split_order
 from tfrobust.saliency.masks import mask_to_saliency
 from tfrobust.saliency.masks import with_saliency
 
@@ -55,22 +59,38 @@ def compute(name, model, x, y=None, **kwargs):
 
 
 def precompute(name, model, x, y=None, batch_size=128, **kwargs):
-    """Maps for a whole array of images, batch by batch, as a NumPy array.
+    """Maps for a whole array of images, batch by batch, as a float32 NumPy array.
 
     For SAT with saliency from a fixed (say, pretrained) model: compute once,
-    then pass `with_saliency(x, maps)` to `fit`.
+    then pass `with_saliency(x, maps)` to `fit` (a recipe's `saliency:
+    {source: model}` does this, cached: `tfrobust.saliency.cache`).
+
+    Args:
+        name: a method in `METHODS`.
+        model: the classifier that explains.
+        x: images (N, H, W, C), float in [0, 1], or uint8 (scaled to [0, 1]
+            batch by batch, so the whole set is never held as floats).
+        y: classes to explain (N,); `None`: the predicted classes.
+        batch_size: images per call.
+        **kwargs: the method's own arguments. A `seed` (SmoothGrad) seeds the
+            first batch only; later batches continue its noise, so no two
+            batches get the same draws.
     """
     from keras import ops
 
     fn = get(name)
     out = []
     for i in range(0, len(x), batch_size):
-        yi = None if y is None else y[i:i + batch_size]
-        out.append(ops.convert_to_numpy(fn(model, x[i:i + batch_size], yi, **kwargs)))
+        xi = np.asarray(x[i:i + batch_size])
+        xi = xi.astype("float32") / 255.0 if xi.dtype == np.uint8 else xi
+        yi = None if y is None else np.asarray(y[i:i + batch_size])
+        out.append(ops.convert_to_numpy(fn(model, xi, yi, **kwargs)).astype("float32"))
+        if kwargs.get("seed") is not None:
+            kwargs = {**kwargs, "seed": None}
     return np.concatenate(out)
 
 
 __all__ = ["CAM_METHODS", "METHODS", "boxes_to_saliency", "compute", "get", "grad_cam",
            "grad_cam_plus_plus", "guided_backprop", "guided_grad_cam_plus_plus",
-           "integrated_gradients", "mask_to_saliency", "precompute", "smoothgrad",
-           "vanilla_gradient", "with_saliency"]
+           "in_split_order", "integrated_gradients", "mask_to_saliency", "precompute",
+           "smoothgrad", "vanilla_gradient", "with_saliency"]

@@ -55,6 +55,25 @@ def mask_to_saliency(masks):
     return np.where(masks != 0, 1.0, -1.0).astype("float32")[..., None]
 
 
+def in_split_order(per_image):
+    """Values keyed by `(class_folder, file_name)`, in the order a class-folder split loads.
+
+    `tfrobust.data` returns an image-folder split (Tiny-ImageNet, Flower-17)
+    in a fixed order that mixes the classes (`data.formats.image_folder`);
+    a maps file for a recipe's `saliency: {source: files}` must follow it.
+    Give every image of the split an entry (its boxes, or its mask), then
+    stack what this returns, e.g. `boxes_to_saliency(in_split_order(boxes),
+    (64, 64), normalized=False)`.
+
+    Example:
+        >>> in_split_order({("a", "1.jpg"): 1, ("b", "2.jpg"): 2})
+        [2, 1]
+    """
+    from tfrobust.data.formats.image_folder import order_key
+
+    return [per_image[k] for k in sorted(per_image, key=lambda k: order_key(k[0], k[1]))]
+
+
 def with_saliency(images, saliency):
     """`{"image": images, "saliency": saliency}`, the inputs `AdversarialModel.fit` takes for SAT.
 

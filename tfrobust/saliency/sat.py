@@ -9,10 +9,20 @@ alpha^t falls with the epoch t. `SATModel` keeps that fraction in its state
 (the JAX train step reads variables only from there) and sets it at the
 start of every epoch, so `fit` needs nothing more.
 
-    >>> robust = sat.pgd_sat(model, eps=8 / 255, steps=5, alpha=0.9)  # doctest: +SKIP
+The paper's tables train from maps fixed before training: weak saliency
+(boxes, masks) or a fixed pretrained model's maps, which
+`saliency.precompute` (or, cached for a dataset, `saliency.cache.cached_maps`)
+computes once; pass them with the images. Without maps the attack falls back
+to the online saliency of the model being trained (`saliency="gradient"`,
+the default), our variant; `saliency=None` makes missing maps an error.
+
+    >>> maps = saliency.precompute("smoothgrad", standard_model, x, y)  # doctest: +SKIP
+    >>> robust = sat.pgd_sat(model, eps=8 / 255, steps=5, saliency=None)  # doctest: +SKIP
     >>> robust.compile(optimizer="adam")  # doctest: +SKIP
-    >>> robust.fit(x, y, epochs=10)  # online saliency: the model's own gradient  # doctest: +SKIP
     >>> robust.fit(saliency.with_saliency(x, maps), y, epochs=10)  # doctest: +SKIP
+    >>> sat.pgd_sat(model, eps=8 / 255).fit(x, y, epochs=10)  # online variant  # doctest: +SKIP
+
+In a recipe: a `saliency:` section (`tfrobust.recipes.schema.SaliencyConfig`).
 """
 
 import keras

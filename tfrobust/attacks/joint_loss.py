@@ -1,0 +1,82 @@
+"""PGD on CIFS's joint loss: the final logits' loss plus the CIFS probes' (adaptive attack).
+
+A CIFS model makes `|I|` raw predictions `p^l` (its probes) besides the final
+one `p`, and its masks depend on the probes. The CIFS paper trains against,
+and evaluates with, attacks on the joint loss
+
+    L(x, y) = loss(p, y) + beta / |I| * sum_{l in I} loss(p^l, y),
+
+as its reference code does (HanshuYAN/CIFS, `CIFAR10_Res18_CIFS_test.py`,
+`joint_CE_loss.get_joint_loss` and `joint_CW_loss`, run with `beta_atk = 2`;
+the training attack in `CIFAR10_Res18_CIFS.py` uses the same loss with
+`beta = 2`). Each term is a per-example loss from `tfrobust.attacks.losses`
+("ce" or "cw"), summed over the batch as every attack here does (the
+reference averages; a positive factor changes no step). The probe logits are
+read from the forward pass itself (`tfrobust.layers.cifs.probe_logits_scope`),
+so the attack needs nothing but the model: it runs behind
+`attack(model, x, y)`, compiled on TensorFlow and JAX, and inside a compiled
+training step (`perturb(forward, x, y)`, e.g. as the training attack of
+`tfrobust.adversarial(model, objectives.PGDAT(), JointLossPGD(...))`, as the
+reference trains). Without CIFS layers, or with `beta = 0`, it is `PGD` with
+the same arguments.
+"""
+
+
+from tfrobust.attacks.pgd import PGD
+from tfrobust.layers.cifs import probe_logits_scope
+
+
+class JointLossPGD(PGD):
+    """PGD ascending `loss(p) + beta/|I| sum_l loss(p^l)` over a model's CIFS probes.
+
+    Args:
+        eps, step_size, steps, norm, restarts, random_start, seed, unroll: as `PGD`.
+        beta: total weight of the probes' losses, each probe getting
+            `beta / |I|`; the reference evaluates and trains with 2 (its
+            ResNet-18 has `|I| = 2` CIFS layers, so each probe weighs 1).
+        loss: "ce" (the reference's `joint_CE_loss`) or "cw" (its
+            `joint_CW_loss`; ours is the unclamped margin, where the reference
+            clamps each head's margin at its confidence 50).
+
+    Example:
+        >>> x_adv = JointLossPGD(eps=8 / 255, step_size=0.8 / 255, steps=20,
+        ...                      random_start=False)(model, x, y)  # doctest: +SKIP
+
+    Reference:
+        Yan et al., "CIFS: Improving Adversarial Robustness of CNNs via
+        Channel-wise Importance-based Feature Selection", ICML 2021, Eq. 1-2.
+    """
+
+    def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, beta=2.0, norm="linf",
+                 restarts=1, loss="ce", random_start=True, seed=None, unroll=None):
+        if loss not in ("ce", "cw"):
+            raise ValueError(f"`loss` must be 'ce' or 'cw'. Received: loss={loss!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
+            raise ValueError(f"`beta` must be a number >= 0. Received: beta={beta!r}")
+        super().__init__(eps, step_size=step_size, steps=steps, norm=norm, restarts=restarts,
+                         loss=loss, random_start=random_start, targeted=False, seed=seed,
+                         unroll=unroll)
+        self.beta = float(beta)
+
+    def logits_and_loss(self, forward, z, y):
+        """`(final logits, per-example joint loss)` of `forward` at `z`."""
+        with probe_logits_scope() as probes:
+            logits = forward(z)
+        value = self.loss_fn(logits, y)
+        if probes and self.beta:
+            probe_loss = sum(self.loss_fn(p, y) for p in probes)
+            value = value + (self.beta / len(probes)) * probe_loss
+        return logits, value
+
+    def with_loss(self, loss_fn):
+        """Refused: an objective's own inner loss (TRADES's KL to the clean prediction)
+        has no meaning for the probes; train such objectives with `PGD`."""
+        raise TypeError(
+            "JointLossPGD ascends the CE or C&W loss of the final logits and the CIFS "
+            "probes; it cannot take an objective's own attack loss. Use attacks.PGD with "
+            f"this objective. Received: loss_fn={loss_fn!r}")
+
+    def get_config(self):
+        config = {**super().get_config(), "beta": self.beta}
+        config.pop("targeted")
+        return config

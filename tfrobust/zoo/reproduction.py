@@ -1,0 +1,142 @@
+"""`docs/reproduction.md`: the papers' tables, ours beside the paper's, from the zoo.
+
+Nothing here is typed by hand: `models/tables.yaml` names each table's rows
+(zoo IDs) and columns (attack names), the numbers come from each entry's
+`eval.json` and the paper's from its `recipe.yaml` (`reported`), and the
+claim is checked on them. Rows not trained yet say so.
+"""
+
+import pathlib
+
+import yaml
+
+from tfrobust.zoo.entry import find_entries
+from tfrobust.zoo.files import atomic_path
+from tfrobust.zoo.files import write_text
+
+TABLES = "tables.yaml"
+
+
+def _pct(value):
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def measured(entry, column):
+    """Our accuracy for a column: `clean`, an attack's name, or `worst`; None if absent."""
+    from tfrobust.evaluation.report import read_json
+
+    summary = read_json(entry.path / "eval.json")
+    if column == "clean":
+        return summary.clean_accuracy
+    if column == "worst":
+        return summary.robust_accuracy
+    return next((a.robust_accuracy for a in summary.attacks if a.name == column), None)
+
+
+def comparable(table, entries):
+    """The entries of the table's rows measured under the table's threat model."""
+    threat = table["threat_model"]
+    return {name: entries[name] for name in table["rows"] if name in entries
+            and entries[name].threat_model.lower() == threat["norm"]
+            and abs(entries[name].eps - threat["eps"]) < 1e-9}
+
+
+def claim_verdict(table, entries):
+    """Sentences saying whether the claim holds on the rows measured so far."""
+    claim = table.get("claim")
+    if not claim:
+        return []
+    metric, tolerance = claim["metric"], claim["tolerance"]
+    rows = [(name, entries[name]) for name in table["rows"] if name in entries]
+    lines = [f"Claim: {claim['text']}."]
+    if len(rows) < len(table["rows"]):
+        missing = [name for name in table["rows"] if name not in entries]  # or not comparable
+        lines.append(f"Not yet measured: {', '.join(missing)}; the verdict covers the rest.")
+    pairs = []
+    for name, entry in rows:
+        ours, paper = measured(entry, metric), entry.reported.get(metric, {}).get("accuracy")
+        if ours is None or paper is None:
+            continue
+        pairs.append((name, ours, paper))
+        verdict = "within" if abs(ours - paper) <= tolerance else "NOT within"
+        lines.append(f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
+                     f"{verdict} {100 * tolerance:g} points.")
+    if len(pairs) > 1:
+        ours_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[1])]
+        paper_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[2])]
+        lines.append(f"- Order by {metric}: "
+                     + ("the same as the paper's." if ours_order == paper_order else
+                        f"differs: ours {' < '.join(ours_order)}; the paper's "
+                        f"{' < '.join(paper_order)}."))
+    return lines
+
+
+def table_markdown(table, all_entries):
+    entries = comparable(table, all_entries)
+    columns = table["columns"]
+    lines = [f"## {table['title']}", "",
+             "Each cell: ours / the paper's (accuracy, %). Ours from the entry's `eval.json`.", "",
+             "| model | " + " | ".join(columns) + " | worst case | n |",
+             "|---|" + "---:|" * (len(columns) + 2)]
+    for name in table["rows"]:
+        entry = entries.get(name)
+        if entry is None:
+            other = all_entries.get(name)
+            why = ("not trained yet" if other is None else
+                   f"not comparable: evaluated at {other.threat_model} eps {other.eps:g}")
+            lines.append(f"| {name} | {why} |" + " |" * (len(columns) + 1))
+            continue
+        cells = [f"{_pct(measured(entry, c))} / {_pct(entry.reported.get(c, {}).get('accuracy'))}"
+                 for c in columns]
+        lines.append(f"| [{name}](../models/{name}/MODEL_CARD.md) | " + " | ".join(cells)
+                     + f" | {_pct(measured(entry, 'worst'))} | {entry.n} |")
+    verdict = claim_verdict(table, entries)
+    return "\n".join(lines + ([""] + verdict if verdict else []) + [
+        "", f"![robust accuracy against epsilon]({table['id']}.png)", ""])
+
+
+def plot_table(table, all_entries, path):
+    """Worst-case robust accuracy against epsilon, one line per trained row."""
+    entries = comparable(table, all_entries)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from tfrobust.evaluation.report import read_json
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    ax = fig.add_subplot()
+    for name in table["rows"]:
+        if name in entries:
+            curve = read_json(entries[name].path / "eval.json").curve
+            ax.plot([p.eps for p in curve], [100 * p.robust_accuracy for p in curve],
+                    marker="o", label=name)
+    ax.set_xlabel("epsilon")
+    ax.set_ylabel("worst-case robust accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(table["title"], fontsize=9)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return path
+
+
+def write_reproduction(models_root, out_dir):
+    """Write `reproduction.md` and one plot per table into `out_dir`; return the Markdown's path."""
+    models_root, out_dir = pathlib.Path(models_root), pathlib.Path(out_dir)
+    tables = yaml.safe_load((models_root / TABLES).read_text())
+    entries = find_entries(models_root)
+    parts = ["# Reproductions of the papers' tables", "",
+             "Generated by `tfrobust zoo reproduction` from `models/tables.yaml` and the zoo "
+             "entries; do not edit. Training budgets and every deviation from each paper's "
+             "setting are in the model cards.", ""]
+    for table in tables:
+        parts.append(table_markdown(table, entries))
+        plot_table(table, entries, out_dir / f"{table['id']}.png")
+    path = out_dir / "reproduction.md"
+    write_text(path, "\n".join(parts))
+    return path
