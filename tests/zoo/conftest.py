@@ -25,7 +25,8 @@ def zoo_root(tmp_path_factory, request):
     x, y = data.load_numpy("mnist", "test", data.SAMPLE_DIR, n=20)
     summary = evaluation.evaluate(model, (x, y), attacks=["pgd"], eps=0.3, n=20,
                                   model_name=recipe.name, dataset_name="mnist")
-    run.write_entry(root / recipe.name, recipe, model, summary, "tfrobust train ...")
+    run.save_model(model, root / recipe.name / "model.keras")
+    run.write_entry(root / recipe.name, recipe, summary, "tfrobust train ...")
     return root
 
 
