@@ -1,7 +1,11 @@
-"""Test-wide settings: a private data cache and the shared datasets, when present."""
+"""Test-wide settings: a private data cache, the shared datasets when present, a local server."""
 
+import contextlib
+import functools
+import http.server
 import os
 import pathlib
+import threading
 
 import keras
 import pytest
@@ -32,3 +36,26 @@ def shared_datasets():
 @pytest.fixture
 def backend():
     return keras.backend.backend()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def _serve(directory=".", handler=QuietHandler):
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def local_server():
+    """`with local_server(directory, handler=...) as url:` serves on 127.0.0.1, a free port."""
+    return _serve

@@ -21,6 +21,8 @@ import re
 import shutil
 import tempfile
 
+from tfrobust.zoo.files import umask_mode
+
 SIGNATURES = ("serve", "serve_uint8")
 
 
@@ -61,6 +63,7 @@ def export_savedmodel(model, out_dir):
     created = next((p for p in reversed(out_dir.parents) if not p.exists()), None)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}-")
+    os.chmod(staging, umask_mode(folder=True))  # mkdtemp's 0700 would survive the rename
     done = False
     try:
         archive.write_out(staging, verbose=False)

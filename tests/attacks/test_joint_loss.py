@@ -130,10 +130,10 @@ def test_finds_adversarial_examples_that_pgd_on_the_logits_misses():
     assert (np.argmax(numpy_of(model(joint)), -1) == 1).all()
     # The same through `evaluate`, by registry name.
     fixed_start = {"steps": 8, "step_fraction": 0.25, "random_start": False}
-    summary = evaluation.evaluate(model, (x, y), attacks=["pgd", "cifs-joint"], eps=0.1, n=3,
-                                  attack_kwargs={"pgd": fixed_start, "cifs-joint": fixed_start})
+    summary = evaluation.evaluate(model, (x, y), attacks=["pgd", "joint-pgd"], eps=0.1, n=3,
+                                  attack_kwargs={"pgd": fixed_start, "joint-pgd": fixed_start})
     robust = {a.name: a.robust_accuracy for a in summary.attacks}
-    assert robust == {"pgd": 1.0, "cifs-joint": 0.0}
+    assert robust == {"pgd": 1.0, "joint-pgd": 0.0}
     assert summary.robust_accuracy == 0.0
 
 
@@ -151,14 +151,14 @@ def test_restarts_keep_the_first_success_and_stay_in_the_ball():
 
 def test_registry_and_arguments():
     attack = registry.make_attack(
-        "pgd", 8 / 255, configs={"pgd": {"attack": "cifs-joint", "steps": 20,
+        "pgd", 8 / 255, configs={"pgd": {"attack": "joint-pgd", "steps": 20,
                                          "step_fraction": 0.1, "random_start": False}})
     assert isinstance(attack, JointLossPGD)
     assert attack.beta == 2.0 and attack.steps == 20 and attack.name == "pgd"
     assert attack.step_size == pytest.approx(0.1 * 8 / 255)
     rebuilt = registry.with_eps(attack, 4 / 255)
     assert isinstance(rebuilt, JointLossPGD) and rebuilt.step_size == pytest.approx(0.4 / 255)
-    assert "cifs-joint" in evaluation.list_attacks()
+    assert "joint-pgd" in evaluation.list_attacks()
     for kwargs, message in [({"beta": -1}, "beta=-1"), ({"loss": "dlr"}, "loss='dlr'")]:
         with pytest.raises(ValueError, match=f"Received: {message}"):
             JointLossPGD(0.1, **kwargs)

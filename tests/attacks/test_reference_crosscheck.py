@@ -2,12 +2,12 @@
 
 Optional: needs `pip install -e .[crosscheck]` (PyTorch and torchattacks,
 too heavy for CI). The session's MNIST CNN is copied weight for weight into
-PyTorch (logits agree to 1e-5); FAB-T, being deterministic, must give the
-same robust accuracy to one point, and the Square random search be at least
-as strong, within two points, averaged over two seeds.
+PyTorch by `benchmarks/torch_copy.py` (logits agree to 1e-5); FAB-T, being
+deterministic, must give the same robust accuracy to one point, and the
+Square random search be at least as strong, within two points, averaged over
+two seeds.
 """
 
-import keras
 import numpy as np
 import pytest
 
@@ -16,55 +16,21 @@ from tfrobust.attacks import FABT, Square
 torch = pytest.importorskip("torch")
 torchattacks = pytest.importorskip("torchattacks")
 
+from benchmarks.torch_copy import (  # noqa: E402  (after the skips)
+    TOLERANCE, max_logit_difference, nchw, nhwc, torch_copy)
+
 ONE_POINT = 0.01
-
-
-def torch_copy(model):
-    """The `conftest.small_cnn` (no BatchNorm) as a PyTorch module with the same weights."""
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    denses = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    modules = []
-    for layer in convs:
-        kernel, bias = layer.get_weights()
-        conv = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], kernel.shape[:2],
-                               layer.strides)
-        conv.weight.data = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
-        conv.bias.data = torch.from_numpy(bias)
-        modules += [conv, torch.nn.ReLU()]
-    modules.append(torch.nn.Flatten(start_dim=1))
-    for i, layer in enumerate(denses):
-        kernel, bias = layer.get_weights()
-        dense = torch.nn.Linear(*kernel.shape)
-        dense.weight.data = torch.from_numpy(kernel.T.copy())
-        dense.bias.data = torch.from_numpy(bias)
-        modules += [dense] + ([torch.nn.ReLU()] if i < len(denses) - 1 else [])
-
-    class NHWC(torch.nn.Module):
-        """Takes NCHW like torchattacks, flattens in Keras's NHWC order."""
-
-        def __init__(self):
-            super().__init__()
-            self.convs = torch.nn.Sequential(*modules[:2 * len(convs)])
-            self.head = torch.nn.Sequential(*modules[2 * len(convs):])
-
-        def forward(self, z):
-            return self.head(self.convs(z).permute(0, 2, 3, 1))
-
-    return NHWC().eval()
 
 
 @pytest.fixture(scope="module")
 def reference(mnist_model, mnist_test):
     x, y = mnist_test
     net = torch_copy(mnist_model)
-    xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-    yt = torch.from_numpy(y.astype("int64"))
-    logits = net(xt).detach().numpy()
-    np.testing.assert_allclose(logits, np.asarray(mnist_model(x)), atol=1e-4)
+    assert max_logit_difference(mnist_model, net, x) <= TOLERANCE
+    xt, yt = nchw(x), torch.from_numpy(y.astype("int64"))
 
     def run(attack):
-        adv = attack(net, xt, yt).permute(0, 2, 3, 1).numpy()
-        return accuracy(mnist_model, adv, y)
+        return accuracy(mnist_model, nhwc(attack(net, xt, yt)), y)
 
     return run
 

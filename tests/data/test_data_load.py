@@ -103,8 +103,12 @@ def test_n_larger_than_split_is_an_error():
         data.load_numpy("mnist", "test", data.SAMPLE_DIR, n=501)
 
 
-def test_tensorflow_datasets_is_the_fallback(tmp_path):
+def test_tensorflow_datasets_is_the_fallback(tmp_path, monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
+    import importlib
+
+    loader = importlib.import_module("tfrobust.data.load")  # the module, not `data.load`
+    monkeypatch.setattr(loader, "_online", lambda: True)  # mock data needs no network
     with tfds.testing.mock_data(num_examples=7):
         x, y = data.load_numpy("mnist", "train", tmp_path)
     assert x.shape == (7, 28, 28, 1) and x.dtype == np.float32

@@ -51,3 +51,37 @@ def test_eval_rejects_bad_input(tmp_path):
         eval_cli.run(parse(["m.keras", "--eps", "8/255", "--curve-eps", "4"]))
     with pytest.raises(FileNotFoundError, match=".keras"):
         eval_cli.run(parse([str(tmp_path / "missing.keras")]))
+
+
+@pytest.fixture
+def fsr_model_path(tmp_path):
+    from tfrobust.layers import FSR
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((28, 28, 1))
+    features = keras.layers.Conv2D(4, 3, strides=4)(inputs)
+    features = FSR(4, num_classes=10, hidden_channels=4, name="fsr")(features)
+    outputs = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(features))
+    path = tmp_path / "fsr.keras"
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+@pytest.mark.parametrize("flag, names", [("--adaptive", ["fgsm", "joint-pgd"]),
+                                         ("--no-adaptive", ["fgsm"])])
+def test_eval_runs_and_reports_the_defenses_adaptive_attack(fsr_model_path, tmp_path, capsys,
+                                                            flag, names):
+    out = tmp_path / "out"
+    args = parse([str(fsr_model_path), "--dataset", "mnist", "--data-dir", str(SAMPLE_DIR),
+                  "--attacks", "fgsm", "--eps", "0.1", "--n", "20", "--out", str(out),
+                  "--no-progress", flag])
+    assert eval_cli.run(args) == 0
+    data = json.loads((out / "eval.json").read_text())
+    assert [a["name"] for a in data["attacks"]] == names
+    printed = capsys.readouterr().out
+    if flag == "--adaptive":
+        assert data["attacks"][1]["adaptive_for"] == ["fsr (FSR)"]
+        assert "adaptive: fsr (FSR): joint-pgd" in printed
+        assert "## Adaptive attacks" in (out / "eval.md").read_text()
+    else:
+        assert "adaptive:" not in printed

@@ -208,12 +208,12 @@ def test_training_selection_is_the_label_plus_the_probes_lower_ranks_as_the_refe
 
 
 @pytest.mark.jax
-def test_probe_logits_scope_collects_every_probe_in_call_order():
-    from tfrobust.layers.cifs import probe_logits_scope
+def test_auxiliary_logits_scope_collects_every_probe_in_call_order():
+    from tfrobust.layers import auxiliary_logits_scope
 
     model = tiny_model(CIFS(3, hidden_units=4, name="first"), CIFS(3, name="second"))
     x = features((2, 6, 6, 1))
-    with probe_logits_scope() as probes:
+    with auxiliary_logits_scope() as probes:
         logits = model(x, training=False)
     assert len(probes) == 2
     for probe, name in zip(probes, ("first", "second")):
@@ -329,7 +329,7 @@ def test_resnet18_recipe_places_the_reference_cifs_modules_in_layer4():
     assert _consumers(model, first.output) == ["stage4_block2_add", "stage4_block2_conv1"]
     assert second.input is model.get_layer("stage4").output
     assert _consumers(model, second.output) == ["pool"]
-    assert recipe.evaluation.attack_kwargs["pgd"]["attack"] == "cifs-joint"
+    assert recipe.evaluation.attack_kwargs["pgd"]["attack"] == "joint-pgd"
 
 
 def test_wrn_recipe_places_the_cifs_modules_on_the_last_blocks_branch_and_the_features():

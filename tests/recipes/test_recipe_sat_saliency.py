@@ -16,6 +16,7 @@ from keras import ops
 
 from tfrobust import data
 from tfrobust import saliency
+from tfrobust.data.epochs import holdout
 from tfrobust.recipes import RecipeError
 from tfrobust.recipes import build
 from tfrobust.recipes import load_recipe
@@ -43,7 +44,7 @@ def tiny_recipe(tmp_path, model_path, method="gradient", method_args=None, **dat
     recipe = {
         "name": "cifar10/lenet-pgd_sat", "paper": "test",
         "dataset": {"name": "cifar10", "data_dir": str(data.SAMPLE_DIR), "n_train": 48,
-                    "n_val": 16, **dataset},
+                    "validation": {"n": 16}, **dataset},
         "model": {"architecture": "lenet"},
         "objective": {"name": "pgd_at"},
         "attack": {"name": "saliency_pgd",
@@ -84,17 +85,17 @@ def test_maps_in_the_batches_are_the_fixed_models_saliency_of_those_images(tmp_p
     model = fixed_model(tmp_path / "standard.keras")
     recipe = tiny_recipe(tmp_path, tmp_path / "standard.keras", method)
     train, validation = build.datasets(recipe)
-    for ds, split, n in ((train, "train", 48), (validation, "test", 16)):
+    train_index, val_index = holdout(1000, 16, seed=0)  # the sample's 1,000 training images
+    for ds, index in ((train, train_index[:48]), (validation, val_index)):
         x, s, y = batches(ds)
-        assert len(x) == n
-        order = source_index(x, split, n)
-        assert sorted(order) == list(range(n))  # every image once, shuffled or not
+        order = source_index(x, "train", 1000)
+        assert sorted(order) == sorted(index)  # every image once, shuffled or not
         expected = ops.convert_to_numpy(saliency.compute(method, model, x, y))  # true classes
         expected = expected[..., None] if expected.ndim == 3 else expected
         assert s.shape == expected.shape
         np.testing.assert_allclose(s, expected, rtol=1e-4, atol=1e-6)
-    np.testing.assert_array_equal(order, np.arange(16))  # validation keeps the split's order
-    assert not np.array_equal(source_index(batches(train)[0], "train", 48), np.arange(48))
+    np.testing.assert_array_equal(order, val_index)  # validation keeps the split's order
+    assert not np.array_equal(source_index(batches(train)[0], "train", 1000), train_index[:48])
 
 
 @pytest.mark.jax
@@ -187,7 +188,8 @@ def test_the_cache_is_reused_and_invalidated_by_a_new_fixed_model(tmp_path, monk
     build.datasets(other)
     assert calls == [48, 16, 48, 16, 48, 16]
     info = [p for p in (tmp_path / "cache" / "cifar10").glob("train-smoothgrad-*.json")]
-    assert len(info) == 1 and '"seconds"' in info[0].read_text()
+    assert len(info) == 2  # training and validation images, both of the training split
+    assert all('"seconds"' in p.read_text() for p in info)
 
 
 def test_a_cache_miss_leaves_the_trained_models_initialisation_unchanged(tmp_path):
@@ -204,25 +206,21 @@ def test_a_cache_miss_leaves_the_trained_models_initialisation_unchanged(tmp_pat
 def test_map_files_are_read_and_checked(tmp_path):
     fixed_model(tmp_path / "standard.keras")
     recipe = tiny_recipe(tmp_path, tmp_path / "standard.keras")
-    images = {}
-    for split in ("train", "test"):
-        x, _, _ = data.load_uint8("cifar10", split, data.SAMPLE_DIR)
-        images[split] = x
-        np.save(tmp_path / f"{split}.npy", saliency.mask_to_saliency(x[..., 0] > 128))
+    x, _, _ = data.load_uint8("cifar10", "train", data.SAMPLE_DIR)
+    np.save(tmp_path / "train.npy", saliency.mask_to_saliency(x[..., 0] > 128))
     overrides = ["saliency.source=files", "saliency.model=null", "saliency.method=null",
-                 "saliency.cache_dir=null", f"saliency.train={tmp_path / 'train.npy'}",
-                 f"saliency.test={tmp_path / 'test.npy'}"]
+                 "saliency.cache_dir=null", f"saliency.train={tmp_path / 'train.npy'}"]
     recipe = load_recipe(tmp_path / "recipe.yaml", overrides=overrides)
     train, validation = build.datasets(recipe)
-    for ds, split in ((train, "train"), (validation, "test")):
+    for ds in (train.take(3), validation):  # validation is held out of the training split
         x, s, _ = batches(ds)
         assert s.shape[-1] == 1
         np.testing.assert_array_equal(s[..., 0], np.where(x[..., 0] * 255 > 128.5, 1.0, -1.0))
-    np.save(tmp_path / "test.npy", np.ones((10, 32, 32, 1), "float32"))  # not the whole split
-    with pytest.raises(ValueError, match=r"saliency.test: .* shape \(10, 32, 32, 1\)"):
+    np.save(tmp_path / "train.npy", np.ones((10, 32, 32, 1), "float32"))  # not the whole split
+    with pytest.raises(ValueError, match=r"saliency.train: .* shape \(10, 32, 32, 1\)"):
         build.datasets(recipe)
-    missing = load_recipe(tmp_path / "recipe.yaml",
-                          overrides=overrides[:-1] + [f"saliency.test={tmp_path / 'no.npy'}"])
+    missing = load_recipe(tmp_path / "recipe.yaml", overrides=overrides[:-1] + [
+        f"saliency.train={tmp_path / 'no.npy'}"])
     with pytest.raises(FileNotFoundError, match="in_split_order"):
         build.datasets(missing)
 
@@ -256,7 +254,7 @@ def test_sat_recipes_take_the_papers_saliency():
             assert recipe.saliency.source == expected, path
             assert recipe.attack.args["saliency"] is None, path
     online = load_recipe(RECIPES / "sat_tiny_imagenet_resnet18_pgd_sat.yaml", overrides=[
-        "saliency.source=online", "saliency.train=null", "saliency.test=null",
+        "saliency.source=online", "saliency.train=null",
         "attack.args.saliency=gradient"])
     assert build.attack(online).saliency == "gradient"  # the explicit online variant
 
@@ -270,7 +268,7 @@ def test_a_zoo_id_names_the_fixed_model(tmp_path):
     assert path.name == "model.keras" and digest == yaml.safe_load(
         (path.parent / "weights.json").read_text())["sha256"]
     recipe = tiny_recipe(tmp_path, "cifar10/resnet20-fast_at")
-    recipe.dataset.n_train, recipe.dataset.n_val = 8, 8
+    recipe.dataset.n_train, recipe.dataset.validation.n = 8, 8
     _, s, _ = batches(build.datasets(recipe)[1])
     assert s.shape == (8, 32, 32, 3) and np.abs(s).max() > 0
     with pytest.raises(ValueError, match="neither a .keras file nor a zoo model"):

@@ -62,5 +62,21 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys):
         parse(["m.keras", "--methods", "gradient,lime"])
     assert "Received: 'gradient,lime'" in capsys.readouterr().err
     args = parse([str(tmp_path / "missing.keras")])
-    with pytest.raises(FileNotFoundError, match="Received"):
+    with pytest.raises(FileNotFoundError, match="No model file at"):
         args.func(args)
+
+
+def test_figures_say_true_and_predicted_and_carry_one_colour_bar():
+    assert figures.image_title(7, 3, 0.61) == "true 7, pred 3 (61%) ✗"
+    assert figures.image_title(7, 7, 0.99, label=lambda c: f"class{c}") == \
+        "true class7, pred class7 (99%)"
+    rng = np.random.default_rng(0)
+    x = rng.random((1, 28, 28, 1), dtype=np.float32)
+    pixel, cam = figures.panels(mnist_cnn(), x, [1], ("gradient", "grad_cam"))
+    assert pixel.shape == cam.shape == (1, 28, 28, 3)  # both drawn in COLORMAP, not grey
+    zero = figures.colored(np.zeros((1, 1, 1)))[0, 0, 0]
+    assert np.allclose(figures.overlay(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1)), 1.0)[0, 0, 0],
+                       zero)  # an overlay's 0 is the pixel map's 0
+    fig = figures.grid_figure([[x[0], pixel[0], cam[0]]], [["t", "", ""]])
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1 and bars[0].get_ylabel() == figures.COLORBAR_LABEL

@@ -1,9 +1,5 @@
 """A small zoo written the way `tfrobust train` writes one."""
 
-import functools
-import http.server
-import threading
-
 import keras
 import pytest
 
@@ -31,13 +27,7 @@ def zoo_root(tmp_path_factory, request):
 
 
 @pytest.fixture
-def http_server(tmp_path):
+def http_server(tmp_path, local_server):
     """Serves `tmp_path` on 127.0.0.1 (a free port) while the test runs."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_server(tmp_path) as url:
+        yield tmp_path, url

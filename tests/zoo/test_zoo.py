@@ -91,4 +91,4 @@ def test_leaderboard_lists_every_entry(zoo_root, tmp_path):
     root = tmp_path / "models"
     shutil.copytree(zoo_root, root)
     text = zoo.write_leaderboard(root).read_text()
-    assert f"[{NAME}]({NAME}/MODEL_CARD.md)" in text and "Linf 76.5/255" in text
+    assert f"[{NAME}]({NAME}/MODEL_CARD.md)" in text and "Linf 0.3" in text

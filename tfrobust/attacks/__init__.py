@@ -7,8 +7,11 @@
   APGD-CE / APGD-DLR (`targeted=True` again means `y` holds targets).
 - `APGDT(eps, norm, steps=100, n_target_classes=9)`: AutoAttack's APGD-T;
   `y` holds true labels and the targets are the top other clean classes.
-- `JointLossPGD(eps, step_size, steps, beta)`: PGD on CIFS's joint loss, the
-  final loss plus beta/|I| times its probes' (the CIFS paper's adaptive attack).
+- `JointLossPGD(eps, step_size, steps, beta)`: PGD on the joint loss, the
+  final loss plus beta/|I| times the auxiliary heads' (CIFS's probes, FSR's and
+  CAS's heads): those layers' adaptive attack.
+- `EOTPGD(eps, step_size, steps, samples=20)`: PGD on the loss averaged over
+  random draws of a model that is random at inference (EOT).
 - `RandomTargetPGD(eps, step_size, steps, prob_start_from_clean)`: targeted PGD
   towards a uniformly random wrong class (feature denoising, Xie et al. 2019);
   `y` holds true labels, the targets are drawn per call.
@@ -21,12 +24,14 @@ inside a compiled training step.
 - `FABT(eps, steps=100, n_target_classes=9)`: AutoAttack's FAB-T (L-inf or L2).
 - `Ensemble([attacks])`: worst case; `.run(model, x, y) -> (x_adv, report)`.
 - `AutoAttack(eps, norm, version="standard", seed)`: APGD-CE, APGD-T, FAB-T,
-  Square on the still-robust points, the model re-queried on every example.
+  Square on the still-robust points, the model re-queried on every example;
+  `version="rand"`: APGD-CE and APGD-DLR with EOT, for randomised models.
 """
 
 from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.base import Attack
+from tfrobust.attacks.eot import EOTPGD
 from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.joint_loss import JointLossPGD
 from tfrobust.attacks.pgd import PGD
@@ -37,5 +42,6 @@ from tfrobust.attacks.ensemble import PerturbationBudgetError
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.square import Square
 
-__all__ = ["APGD", "APGDT", "Attack", "FGSM", "JointLossPGD", "PGD", "RandomTargetPGD"]
+__all__ = ["APGD", "APGDT", "Attack", "EOTPGD", "FGSM", "JointLossPGD", "PGD",
+           "RandomTargetPGD"]
 __all__ += ["AutoAttack", "Ensemble", "FABT", "PerturbationBudgetError", "Square"]

@@ -17,6 +17,7 @@ from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks import selection
 from tfrobust.attacks.base import Attack
+from tfrobust.attacks.eot import expected_loss
 from tfrobust.attacks.pgd import check_positive_int
 
 import keras
@@ -54,13 +55,15 @@ def sphere_start(x, eps, norm, seed):
     return ops.clip(x + eps * t, 0.0, 1.0)
 
 
-def apgd_run(forward, x, x_start, loss_fn, success_fn, eps, norm, steps):
+def apgd_run(forward, x, x_start, loss_fn, success_fn, eps, norm, steps, eot_samples=1):
     """One APGD run from `x_start`.
 
     `loss_fn(logits)` gives the per-example loss to ascend and
     `success_fn(logits)` whether an example is adversarial. Returns the triple
     `(x_adv, loss, success)`: the first successful iterate where there is one,
-    else the iterate of highest loss, with that loss.
+    else the iterate of highest loss, with that loss. With `eot_samples > 1`
+    the loss and its gradient are means over that many draws of a randomised
+    model (`tfrobust.attacks.eot`).
     """
     points = checkpoints(steps)
     # Per-iteration tables: is iteration i a checkpoint, and how long was its period.
@@ -75,8 +78,7 @@ def apgd_run(forward, x, x_start, loss_fn, success_fn, eps, norm, steps):
 
     def loss_and_grad(z):
         def total(z):
-            logits = forward(z)
-            loss = loss_fn(logits)
+            logits, loss = expected_loss(forward, z, loss_fn, eot_samples)
             return ops.sum(loss), (loss, logits)
 
         (_, (loss, logits)), grad = backend.value_and_grad(total, z, has_aux=True)
@@ -154,6 +156,8 @@ class APGD(Attack):
         targeted: if True, `y` passed to the call holds *target* classes. For
             AutoAttack's APGD-T, which picks the targets itself, use `APGDT`.
         seed: seed of the random starts.
+        eot_samples: draws of a randomised model averaged per step (1: none;
+            20 in AutoAttack's `rand` version).
 
     Example:
         >>> x_adv = APGD(eps=8 / 255, loss="ce")(model, x, y)  # doctest: +SKIP
@@ -165,8 +169,9 @@ class APGD(Attack):
     """
 
     def __init__(self, eps=8 / 255, norm="linf", steps=100, restarts=1, loss="ce",
-                 targeted=False, seed=None):
+                 targeted=False, seed=None, eot_samples=1):
         super().__init__(eps, norm=norm, seed=seed)
+        self.eot_samples = check_positive_int("eot_samples", eot_samples)
         self.steps = check_positive_int("steps", steps)
         self.restarts = check_positive_int("restarts", restarts)
         self.loss_fn = losses.get(loss, targeted)
@@ -182,14 +187,14 @@ class APGD(Attack):
                 forward, x, ops.take(starts, i, axis=0),
                 lambda logits: self.loss_fn(logits, y),
                 lambda logits: selection.success(logits, y, self.targeted),
-                self.eps, self.norm, self.steps,
+                self.eps, self.norm, self.steps, self.eot_samples,
             )
 
         return ops.stop_gradient(selection.best_of(self.restarts, run)[0])
 
     def get_config(self):
         return {**super().get_config(), "steps": self.steps, "restarts": self.restarts,
-                "loss": self.loss, "targeted": self.targeted}
+                "loss": self.loss, "targeted": self.targeted, "eot_samples": self.eot_samples}
 
 
 class APGDT(Attack):

@@ -3,7 +3,10 @@
 The standard version runs four complementary attacks in that order, each only
 on the points still classified correctly, re-querying the model on every
 adversarial example (see `Ensemble`). The white-box attacks come first; the
-score-based Square attack last catches gradient masking.
+score-based Square attack last catches gradient masking. The `rand` version,
+for models that are random at inference, runs APGD-CE and APGD-DLR with the
+gradient averaged over 20 draws (EOT), one restart each, as the reference's
+`set_version("rand")`.
 """
 
 import keras
@@ -14,7 +17,8 @@ from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.square import Square
 
-VERSIONS = ("standard", "custom")
+VERSIONS = ("standard", "rand", "custom")
+RAND_EOT_SAMPLES = 20  # the reference's `apgd.eot_iter` in its "rand" version
 STANDARD_ORDER = ("apgd-ce", "apgd-t", "fab-t", "square")
 
 
@@ -29,7 +33,8 @@ class AutoAttack(Ensemble):
         eps: budget in the [0, 1] pixel scale (8/255 for CIFAR-10 L-inf).
         norm: `"linf"` or `"l2"`.
         version: `"standard"` (APGD-CE, APGD-T, FAB-T, Square with AutoAttack's
-            settings) or `"custom"` (the attacks given in `attacks`).
+            settings), `"rand"` (APGD-CE and APGD-DLR with EOT over 20 draws,
+            for randomised models) or `"custom"` (the attacks given in `attacks`).
         seed: base seed; attack `i` gets `seed + i`.
         attacks: the attacks of the `"custom"` version.
         apgd_steps, fab_steps, square_queries: budgets of the standard attacks
@@ -67,6 +72,11 @@ class AutoAttack(Ensemble):
         self._by_classes = {}
         if version == "custom":
             super().__init__(attacks, batch_size=batch_size)
+        elif version == "rand":
+            super().__init__(
+                [APGD(eps, norm=norm, steps=self.apgd_steps, loss=loss, seed=_seed(seed, i),
+                      eot_samples=RAND_EOT_SAMPLES) for i, loss in enumerate(("ce", "dlr"))],
+                names=["apgd-ce", "apgd-dlr"], batch_size=batch_size)
         else:
             # A placeholder with the threat model; the real stages depend on
             # the number of classes and are built in `stages`.
@@ -90,13 +100,13 @@ class AutoAttack(Ensemble):
         return self._by_classes[num_classes]
 
     def stages(self, model, x, y):
-        if self.version == "custom":
+        if self.version != "standard":
             return super().stages(model, x, y)
         num_classes = int(keras.ops.shape(model(x[:1], training=False))[-1])
         return self._standard(num_classes)
 
     def skipped(self):
-        if self.version == "custom":
+        if self.version != "standard":
             return ()
         ran = {name for stages in self._by_classes.values() for name, _ in stages}
         return tuple(name for name in STANDARD_ORDER if name not in ran)
@@ -105,6 +115,8 @@ class AutoAttack(Ensemble):
         config = {"eps": self.eps, "norm": self.norm, "version": self.version}
         if self.version == "custom":
             return {**config, **super().get_config()}
+        if self.version == "rand":
+            return {**config, "apgd_steps": self.apgd_steps, "eot_samples": RAND_EOT_SAMPLES}
         return {**config, "apgd_steps": self.apgd_steps, "fab_steps": self.fab_steps,
                 "square_queries": self.square_queries}
 

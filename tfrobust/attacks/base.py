@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from tfrobust import backend
+from tfrobust import validation
 from tfrobust.attacks import batching
 
 NORMS = ("linf", "l2")
@@ -35,23 +36,10 @@ def check_eps(eps, norm):
     return float(eps)
 
 
-def check_batch(x, y):
-    """Attacks take NHWC images in [0, 1] and integer labels of the same batch."""
-    x_shape, y_shape = tuple(x.shape), tuple(y.shape)
-    if len(x_shape) != 4:
-        raise ValueError(
-            f"Expected a batch of images of shape (N, H, W, C). Received: x.shape={x_shape}"
-        )
-    if y_shape != x_shape[:1]:
-        raise ValueError(
-            f"Expected integer labels of shape ({x_shape[0]},). Received: y.shape={y_shape}"
-        )
-    lo, hi = float(keras.ops.min(x)), float(keras.ops.max(x))
-    if lo < 0 or hi > 1:
-        raise ValueError(
-            "Images must be in [0, 1] (normalisation belongs inside the model). "
-            f"Received values in [{lo:g}, {hi:g}]"
-        )
+def check_batch(model, x, y):
+    """Attacks take a non-empty NHWC batch of finite images in [0, 1] and one label in
+    `[0, num_classes)` per image: checked here, in NumPy, before anything is compiled."""
+    return validation.check_batch(model, x, y)
 
 
 class Attack:
@@ -79,19 +67,15 @@ class Attack:
         The batch is padded to one of a few sizes (`batching.padded_size`), so
         a new number of images rarely means a new compilation.
         """
-        x = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
-        y = keras.ops.convert_to_tensor(np.asarray(y, dtype="int32"))
-        check_batch(x, y)
-        n = int(keras.ops.shape(x)[0])
-        if n == 0:
-            return x
+        x, y = check_batch(model, x, y)
+        n = len(x)
         if model not in self._compiled:
             self._compiled[model] = backend.compile_model_fn(
                 model, self.perturb, state=[self.seed_generator.state]
             )
-        rows = keras.ops.convert_to_tensor(batching.pad_index(np.arange(n)))
-        x_adv = self._compiled[model](keras.ops.take(x, rows, axis=0),
-                                      keras.ops.take(y, rows, axis=0))
+        rows = batching.pad_index(np.arange(n))
+        x_adv = self._compiled[model](keras.ops.convert_to_tensor(x[rows]),
+                                      keras.ops.convert_to_tensor(y[rows].astype("int32")))
         return x_adv[:n]
 
     def with_loss(self, loss_fn):

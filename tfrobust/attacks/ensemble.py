@@ -12,6 +12,8 @@ import time
 import keras
 import numpy as np
 
+from tfrobust import validation
+
 # Slack for float32 rounding of `x + eps` (a few ulps at 1.0).
 BUDGET_ATOL = 1e-6
 
@@ -152,11 +154,10 @@ class Ensemble:
         `x_adv[i]` is the first adversarial example that actually fools the
         model, or `x[i]` where every attack failed.
         """
-        x = np.asarray(x, dtype="float32")
-        y = np.asarray(y).astype("int64")
+        x, y = validation.check_batch(model, x, y)
         n = len(x)
         robust = predict_labels(model, x, self.batch_size) == y
-        clean_accuracy = float(robust.mean()) if n else 0.0
+        clean_accuracy = float(robust.mean())
         x_adv = x.copy()
         reports = []
         for name, attack in self.stages(model, x, y):
@@ -172,12 +173,12 @@ class Ensemble:
                 robust[idx[fooled]] = False
             reports.append(StageReport(
                 name=name, n_attacked=int(idx.size), n_fooled=int(fooled.sum()),
-                robust_accuracy=float(robust.mean()) if n else 0.0,
+                robust_accuracy=float(robust.mean()),
                 seconds=time.perf_counter() - start,
             ))
         report = EnsembleReport(
             n=n, clean_accuracy=clean_accuracy,
-            robust_accuracy=float(robust.mean()) if n else 0.0,
+            robust_accuracy=float(robust.mean()),
             stages=tuple(reports), robust=robust, skipped=tuple(self.skipped()),
         )
         return x_adv, report

@@ -1,39 +1,43 @@
-"""PGD on CIFS's joint loss: the final logits' loss plus the CIFS probes' (adaptive attack).
+"""PGD on the joint loss of the output and every auxiliary head: defenses' adaptive attack.
 
-A CIFS model makes `|I|` raw predictions `p^l` (its probes) besides the final
-one `p`, and its masks depend on the probes. The CIFS paper trains against,
-and evaluates with, attacks on the joint loss
+Defense layers with heads of their own (CIFS's probes, FSR's and CAS's
+auxiliary heads) make `|I|` predictions `p^l` besides the final one `p`, and
+the model's features depend on them. The CIFS paper trains against, and
+evaluates with, attacks on the joint loss
 
     L(x, y) = loss(p, y) + beta / |I| * sum_{l in I} loss(p^l, y),
 
 as its reference code does (HanshuYAN/CIFS, `CIFAR10_Res18_CIFS_test.py`,
 `joint_CE_loss.get_joint_loss` and `joint_CW_loss`, run with `beta_atk = 2`;
 the training attack in `CIFAR10_Res18_CIFS.py` uses the same loss with
-`beta = 2`). Each term is a per-example loss from `tfrobust.attacks.losses`
-("ce" or "cw"), summed over the batch as every attack here does (the
-reference averages; a positive factor changes no step). The probe logits are
-read from the forward pass itself (`tfrobust.layers.cifs.probe_logits_scope`),
-so the attack needs nothing but the model: it runs behind
-`attack(model, x, y)`, compiled on TensorFlow and JAX, and inside a compiled
-training step (`perturb(forward, x, y)`, e.g. as the training attack of
-`tfrobust.adversarial(model, objectives.PGDAT(), JointLossPGD(...))`, as the
-reference trains). Without CIFS layers, or with `beta = 0`, it is `PGD` with
-the same arguments.
+`beta = 2`). The same loss over FSR's and CAS's heads is their adaptive attack
+(Tramer et al. 2020): a head that blocks the output's gradient (CAS's argmax,
+a saturated mask) does not block its own. Each term is a per-example loss from
+`tfrobust.attacks.losses` ("ce" or "cw"), summed over the batch as every attack
+here does (the reference averages; a positive factor changes no step). The
+heads' logits are read from the forward pass itself
+(`tfrobust.layers.auxiliary_logits_scope`), so the attack needs nothing but the
+model: it runs behind `attack(model, x, y)`, compiled on TensorFlow and JAX,
+and inside a compiled training step (`perturb(forward, x, y)`, e.g. as the
+training attack of `tfrobust.adversarial(model, objectives.PGDAT(),
+JointLossPGD(...))`, as CIFS's reference trains). Without such layers, or with
+`beta = 0`, it is `PGD` with the same arguments.
 """
 
 
 from tfrobust.attacks.pgd import PGD
-from tfrobust.layers.cifs import probe_logits_scope
+from tfrobust.layers.auxiliary_logits import auxiliary_logits_scope
 
 
 class JointLossPGD(PGD):
-    """PGD ascending `loss(p) + beta/|I| sum_l loss(p^l)` over a model's CIFS probes.
+    """PGD ascending `loss(p) + beta/|I| sum_l loss(p^l)` over a model's auxiliary heads.
 
     Args:
         eps, step_size, steps, norm, restarts, random_start, seed, unroll: as `PGD`.
-        beta: total weight of the probes' losses, each probe getting
-            `beta / |I|`; the reference evaluates and trains with 2 (its
-            ResNet-18 has `|I| = 2` CIFS layers, so each probe weighs 1).
+        beta: total weight of the heads' losses, each head getting
+            `beta / |I|`; CIFS's reference evaluates and trains with 2 (its
+            ResNet-18 has `|I| = 2` CIFS probes, so each weighs 1; so do the
+            two heads of one FSR layer).
         loss: "ce" (the reference's `joint_CE_loss`) or "cw" (its
             `joint_CW_loss`; ours is the unclamped margin, where the reference
             clamps each head's margin at its confidence 50).
@@ -60,7 +64,7 @@ class JointLossPGD(PGD):
 
     def logits_and_loss(self, forward, z, y):
         """`(final logits, per-example joint loss)` of `forward` at `z`."""
-        with probe_logits_scope() as probes:
+        with auxiliary_logits_scope() as probes:
             logits = forward(z)
         value = self.loss_fn(logits, y)
         if probes and self.beta:

@@ -192,9 +192,8 @@ class SaliencyPGD(Attack):
 
     def __call__(self, model, x, y, saliency=None):
         """Attack `model` on a batch; `saliency` as in `perturb` (None: online maps)."""
-        x = ops.convert_to_tensor(np.asarray(x, dtype="float32"))
-        y = ops.convert_to_tensor(np.asarray(y, dtype="int32"))
-        check_batch(x, y)
+        x, y = check_batch(model, x, y)
+        x, y = ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32"))
         per_model = self._compiled.setdefault(model, {})  # keyed by: maps given?
         given = saliency is not None
         if given not in per_model:

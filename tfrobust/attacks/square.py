@@ -186,11 +186,8 @@ class Square(Attack):
         and compacted to the images still to fool when at most a quarter remain, so few sizes, and
         few compilations, occur across calls.
         """
-        x = np.asarray(x, dtype="float32")
-        y = np.asarray(y, dtype="int32")
-        check_batch(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y))
-        if len(x) == 0:
-            return x.copy(), np.zeros((0,), "float32")
+        x, y = check_batch(model, x, y)
+        y = y.astype("int32")
         init, step = self._steps_for(model)
         rows = batching.pad_index(np.arange(len(x)))
         values = [keras.ops.convert_to_numpy(t) for t in init(x[rows], y[rows])]

@@ -25,13 +25,16 @@ def compile_model_fn(model, fn, state=(), jit_compile=None):
     frozen as a constant, so the model's weights and the variables in `state`
     (for example `SeedGenerator.state`, which `fn` advances) are passed in as
     arguments, and the updated `state` is written back after each call.
+    The outputs (logits, or a list for multi-output models) are float32 whatever
+    the model's dtype policy, so that attack losses and gradients are computed
+    in float32 under mixed precision.
     """
     state = list(state)
 
     def run(trainable, non_trainable, state_values, *args):
         def forward(x):
             logits, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-            return logits
+            return jax.tree_util.tree_map(lambda t: t.astype("float32"), logits)
 
         with keras.StatelessScope(state_mapping=list(zip(state, state_values))) as scope:
             out = fn(forward, *args)
@@ -84,7 +87,11 @@ def train_step(model, state, data):
             variables, [*trainable, *non_trainable],
             lambda: model.objective_loss(x, y, x_adv, clean_logits, training=True),
             collect_losses=True)
-        scaled = model.optimizer.scale_loss(loss) if model.optimizer is not None else loss
+        # The loss scale of mixed_float16 is an optimizer variable: read it statelessly,
+        # as Keras's own JAX trainer does.
+        with keras.StatelessScope(
+                state_mapping=list(zip(model.optimizer.variables, optimizer_values))):
+            scaled = model.optimizer.scale_loss(loss)
         return scaled, (y_pred, values[len(trainable):])
 
     (_, (y_pred, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(

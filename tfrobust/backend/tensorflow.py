@@ -25,14 +25,16 @@ def value_and_grad(fn, x, has_aux=False):
     """Value of the scalar `fn(x)` and its gradient with respect to `x`.
 
     With `has_aux=True`, `fn` returns `(scalar, aux)` and the result is
-    `((scalar, aux), grad)`, as in `jax.value_and_grad`.
+    `((scalar, aux), grad)`, as in `jax.value_and_grad`. Where `fn` does not
+    depend on `x` (a defense that stops the gradient) the gradient is zero, as
+    in JAX, not `None`.
     """
     x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         tape.watch(x)
         out = fn(x)
     value = out[0] if has_aux else out
-    return out, tape.gradient(value, x)
+    return out, tape.gradient(value, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
 
 def xla_by_default():
@@ -51,13 +53,16 @@ def compile_model_fn(model, fn, state=(), jit_compile=None):
     `tf.function` reads and updates variables at call time, so the compiled
     function always sees the current weights and advances the seed generators
     in `state` itself. `jit_compile=None` uses XLA where `xla_by_default()`.
+    The outputs (logits, or a list for multi-output models) are float32 whatever
+    the model's dtype policy, so that attack losses and gradients are computed
+    in float32 under mixed precision.
     """
     del state  # tf.function tracks variable updates on its own.
     if jit_compile is None:
         jit_compile = xla_by_default()
 
     def forward(x):
-        return model(x, training=False)
+        return tf.nest.map_structure(lambda t: tf.cast(t, "float32"), model(x, training=False))
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def compiled(*args):

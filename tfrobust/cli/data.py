@@ -1,9 +1,5 @@
 """`tfrobust data`: list datasets, prepare (verify and cache) one, write a sample."""
 
-import numpy as np
-from rich.console import Console
-from rich.table import Table
-
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("data", help="list, prepare and sample datasets",
@@ -30,6 +26,9 @@ def add_parser(subparsers):
 
 
 def list_command(args):
+    from rich.console import Console
+    from rich.table import Table
+
     from tfrobust.data import registry
 
     table = Table("name", "image shape", "classes", "local formats", "tfds")
@@ -41,6 +40,9 @@ def list_command(args):
 
 
 def prepare_command(args):
+    import numpy as np
+    from rich.console import Console
+
     from tfrobust import data
 
     console = Console()

@@ -1,31 +1,68 @@
-"""The `tfrobust` command: one subcommand per module in this package."""
+"""The `tfrobust` command: one subcommand per module in this package.
+
+Exit codes: 0 success, 2 bad usage or bad input (one line saying what and how
+to fix it), 1 anything else. Subcommand modules import only the standard
+library at the top, so `--help` never loads TensorFlow.
+"""
 
 import argparse
 import importlib
-import os
 import sys
+import traceback
 
 # Each module has `add_parser(subparsers)`, which sets `func` on its parser.
 COMMANDS = ("demo", "data", "train", "eval", "zoo", "export", "saliency")
+VERBOSE = ("-v", "--verbose")
+VERBOSE_HELP = "show TensorFlow's start-up logs and full tracebacks"
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="tfrobust", description="Adversarially robust image classifiers for Keras 3.")
+        prog="tfrobust", description="Adversarially robust image classifiers for Keras 3.",
+        epilog="Exit codes: 0 success, 2 bad usage or bad input, 1 any other error.")
+    parser.add_argument(*VERBOSE, action="store_true", help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"tfrobust.cli.{name}").add_parser(subparsers)
+    _accept_verbose_anywhere(subparsers)
     return parser
 
 
+def _accept_verbose_anywhere(subparsers):
+    """`--verbose` after any (sub)command too, as users type it at the end of the line."""
+    for sub in subparsers.choices.values():
+        sub.add_argument(*VERBOSE, action="store_true", default=argparse.SUPPRESS,
+                         help=VERBOSE_HELP)
+        for action in sub._subparsers._group_actions if sub._subparsers else []:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_verbose_anywhere(action)
+
+
+def user_errors():
+    """Exceptions that mean bad input: reported as one line with exit code 2."""
+    from tfrobust.zoo.download import DownloadError
+
+    return (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, DownloadError)
+
+
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        from tfrobust.cli.quiet import silence_tensorflow
+
+        silence_tensorflow()
     try:
         return args.func(args) or 0
-    except (ValueError, FileNotFoundError) as error:
-        print(f"tfrobust {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:  # noqa: BLE001  the exit code says which kind it was
+        if isinstance(error, user_errors()):
+            print(f"tfrobust {args.command}: error: {error}", file=sys.stderr)
+            return 2
+        if args.verbose:
+            traceback.print_exc()
+        else:
+            print(f"tfrobust {args.command}: internal error: {type(error).__name__}: {error} "
+                  "(rerun with --verbose for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,16 +21,42 @@ def parse_eps(text):
     return value
 
 
-def load_model(model, models_dir=None):
-    """A model named on the command line: a zoo ID (`tfrobust zoo list`) or a `.keras` file."""
-    import keras
+class DownloadProgress:
+    """A rich progress bar for a weights download (`tfrobust.zoo.download`)."""
 
-    import tfrobust.architectures  # noqa: F401  registers the layers a saved model may use
-    import tfrobust.layers  # noqa: F401
+    def __init__(self, description):
+        from rich.progress import DownloadColumn
+        from rich.progress import Progress
+        from rich.progress import TimeRemainingColumn
+        from rich.progress import TransferSpeedColumn
+
+        self.description = description
+        self.bar = Progress(*Progress.get_default_columns()[:-1], DownloadColumn(),
+                            TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+
+    def start(self, total):
+        self.task = self.bar.add_task(self.description, total=total)
+        self.bar.start()
+
+    def advance(self, n):
+        self.bar.advance(self.task, n)
+
+    def stop(self):
+        self.bar.stop()
+
+
+def load_model(model, models_dir=None):
+    """A model named on the command line: a zoo ID (`tfrobust zoo list`) or a `.keras` file.
+
+    Both register tfrobust's layers first, without which Keras cannot rebuild
+    a tfrobust model ("Could not locate class 'Normalize'").
+    """
     from tfrobust import zoo
+    from tfrobust.saving import load_keras
 
     if model.endswith(".keras"):
         if not pathlib.Path(model).is_file():
-            raise FileNotFoundError(f"No model file at {model}")
-        return keras.saving.load_model(model, compile=False)
-    return zoo.load_model(model, models_dir)
+            raise FileNotFoundError(f"No model file at {model}: pass an existing .keras file "
+                                    "or a zoo ID (tfrobust zoo list)")
+        return load_keras(model)
+    return zoo.load_model(model, models_dir, progress=DownloadProgress(f"Downloading {model}"))

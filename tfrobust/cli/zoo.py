@@ -1,4 +1,5 @@
-"""`tfrobust zoo`: list the published models, show a card, rebuild the leaderboard and tables."""
+"""`tfrobust zoo`: list the models, show or rewrite the cards, write the leaderboard, its tables
+and its site."""
 
 import pathlib
 
@@ -17,10 +18,16 @@ def add_parser(subparsers):
     show.set_defaults(func=show_command)
     board = actions.add_parser("leaderboard", help="regenerate models/README.md from eval.json files")
     board.set_defaults(func=leaderboard_command)
+    cards = actions.add_parser("cards", help="rewrite every MODEL_CARD.md from its entry's "
+                                             "recipe.yaml, eval.json and training_time.json")
+    cards.set_defaults(func=cards_command)
     tables = actions.add_parser("reproduction",
                                 help="write docs/reproduction.md and plots from models/tables.yaml")
     tables.add_argument("--out", default="docs", help="output folder (default docs/)")
     tables.set_defaults(func=reproduction_command)
+    site = actions.add_parser("site", help="write the static leaderboard website into OUT")
+    site.add_argument("out", help="output folder, e.g. site/")
+    site.set_defaults(func=site_command)
 
 
 def list_command(args):
@@ -28,14 +35,19 @@ def list_command(args):
     from rich.table import Table
 
     from tfrobust import zoo
+    from tfrobust.zoo.eps_text import threat_text
 
     entries = zoo.find_entries(args.models_dir)
     table = Table("ID", "dataset", "threat model", "clean", "robust", "n")
     for name in zoo.list_models(args.dataset, args.threat_model, args.models_dir):
         e = entries[name]
-        table.add_row(name, e.report_as, f"{e.threat_model} {e.eps * 255:.3g}/255",
+        table.add_row(name, e.report_as, threat_text(e.threat_model, e.eps),
                       f"{e.clean_accuracy:.2%}", f"{e.robust_accuracy:.2%}", str(e.n))
-    Console().print(table)
+    console = Console()
+    # Wider than the terminal rather than cutting IDs, which users copy into commands.
+    needed = console.measure(table, options=console.options.update(max_width=10_000)).maximum
+    console.width = max(console.width, needed)
+    console.print(table)
 
 
 def show_command(args):
@@ -53,9 +65,25 @@ def leaderboard_command(args):
     print(f"wrote {zoo.write_leaderboard(args.models_dir and pathlib.Path(args.models_dir))}")
 
 
+def cards_command(args):
+    from tfrobust.zoo.card import write_cards
+    from tfrobust.zoo.entry import models_dir
+
+    for path in write_cards(pathlib.Path(args.models_dir) if args.models_dir else models_dir()):
+        print(f"wrote {path}")
+
+
 def reproduction_command(args):
     from tfrobust.zoo.entry import models_dir
     from tfrobust.zoo.reproduction import write_reproduction
 
     root = pathlib.Path(args.models_dir) if args.models_dir else models_dir()
     print(f"wrote {write_reproduction(root, args.out)}")
+
+
+def site_command(args):
+    from tfrobust.zoo.entry import models_dir
+    from tfrobust.zoo.site import write_site
+
+    root = pathlib.Path(args.models_dir) if args.models_dir else models_dir()
+    print(f"wrote {write_site(root, args.out)}")

@@ -1,26 +1,21 @@
-"""Standard CIFAR augmentation with Keras core layers: pad-and-crop, flip.
+"""Standard CIFAR augmentation: zero-pad, random crop back, random horizontal flip.
 
-`keras.layers.RandomCrop` draws one offset per call, so it is applied per image
-(before batching) to give every image its own crop. `keras-cv` is deprecated;
-these layers are its replacement in Keras core.
+Stateless: each image's crop and flip are drawn from a seed given with it, so
+they depend on the data and the seed only, not on how many images a stateful
+generator has served before. A resumed training run therefore sees the same
+crops as an uninterrupted one (`tfrobust.data.epochs`), and a parallel
+`tf.data` map cannot reorder the draws.
 """
 
-import keras
 
-
-def augmenter(image_shape, seed=0, padding=4, flip=True):
-    """A per-image `tf.data` map function: zero-pad by `padding`, crop back, flip."""
+def augment(x, seed, padding=4, flip=True):
+    """One HWC image padded by `padding`, cropped back and maybe flipped, drawn from
+    the stateless `seed` (an int tensor of shape (2,))."""
     import tensorflow as tf
 
-    height, width, _ = image_shape
-    crop = keras.layers.RandomCrop(height, width, seed=seed)
-    flipper = keras.layers.RandomFlip("horizontal", seed=seed + 1) if flip else None
-
-    def apply(x, y):
-        x = tf.pad(x, [[padding, padding], [padding, padding], [0, 0]])
-        x = crop(x, training=True)
-        if flipper is not None:
-            x = flipper(x, training=True)
-        return x, y
-
-    return apply
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    padded = tf.pad(x, [[padding, padding], [padding, padding], [0, 0]])
+    x = tf.image.stateless_random_crop(padded, tf.shape(x), seed=crop_seed)
+    if flip:
+        x = tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
+    return x

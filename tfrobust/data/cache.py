@@ -13,9 +13,12 @@ import hashlib
 import json
 import os
 import pathlib
-import tempfile
+import warnings
+import zipfile
 
 import numpy as np
+
+from tfrobust.zoo.files import atomic_path
 
 FORMAT_VERSION = 2
 
@@ -33,19 +36,18 @@ def cache_path(name, split, sources, order):
 
 
 def load(path):
-    with np.load(path, allow_pickle=False) as arrays:
-        return arrays["images"], arrays["labels"]
+    """`(images, labels)` from a cache file, or None (with a warning) if it is damaged:
+    the caller decodes the source files again and rewrites it."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return arrays["images"], arrays["labels"]
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        warnings.warn(f"The data cache {path} is damaged ({type(error).__name__}: {error}); "
+                      "rebuilding it from the source files.", stacklevel=2)
+        return None
 
 
 def save(path, images, labels):
-    """Write atomically: a temporary file in the same folder, then `os.replace`."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=images, labels=labels)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write atomically, with the mode the umask gives (`zoo.files.atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, images=images, labels=labels)

@@ -7,3 +7,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class ChecksumError(ValueError):
     """A data file does not match its entry in `SHA256SUMS`."""
+
+
+class DataFileError(ValueError):
+    """A data file exists but cannot be decoded (truncated, corrupted, not the format)."""

@@ -12,12 +12,16 @@ the classes (class folders: `formats/image_folder.py`). `Source.order` names it.
 """
 
 import dataclasses
+import gzip
 import os
+import tarfile
+import zlib
 
 import numpy as np
 
 from tfrobust.data import cache
 from tfrobust.data import checksums
+from tfrobust.data.errors import DataFileError
 from tfrobust.data.errors import DatasetNotFoundError
 from tfrobust.data.registry import get_spec
 
@@ -47,8 +51,19 @@ def _read_local(spec, split, root, fmt, files):
     checksums.verify(files, root)
     path = cache.cache_path(spec.name, split, files, fmt.order)
     if path.is_file():
-        return cache.load(path)
-    images, labels = fmt.read(files, split)
+        cached = cache.load(path)
+        if cached is not None:
+            return cached
+    try:
+        images, labels = fmt.read(files, split)
+    except (OSError, EOFError, ValueError, zlib.error, tarfile.TarError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        bad = [path for path in files if not _readable_gzip(path)] or files
+        raise DataFileError(
+            f"Could not read the {spec.name} {split} data: {', '.join(map(str, bad))} "
+            f"{'is' if len(bad) == 1 else 'are'} damaged or truncated ({type(error).__name__}: "
+            f"{error}). Download it again.") from error
     if images.shape[1:] != spec.image_shape:
         raise ValueError(f"{files[0]}: images of shape {images.shape[1:]}, "
                          f"expected {spec.image_shape} for {spec.name}")
@@ -56,8 +71,36 @@ def _read_local(spec, split, root, fmt, files):
     return images, labels
 
 
+def _online(host="storage.googleapis.com", timeout=3):
+    """Whether tensorflow-datasets' download host answers (checked before it prints
+    "Downloading and preparing dataset" and fails)."""
+    import socket
+
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _readable_gzip(path):
+    """False for a `.gz` file that does not decompress to its end."""
+    if not str(path).endswith(".gz"):
+        return True
+    try:
+        with gzip.open(path) as f:
+            while f.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error):
+        return False
+    return True
+
+
 def _read_tfds(spec, split, download):
     import tensorflow_datasets as tfds
+
+    if download and not tfds.builder(spec.tfds_name).is_prepared() and not _online():
+        raise ConnectionError(f"offline: cannot download {spec.tfds_name!r} (no network)")
 
     # Batches, not `batch_size=-1`: the latter aborts in TF 2.21 under `tfds.testing.mock_data`.
     ds = tfds.load(spec.tfds_name, split=split, as_supervised=True, download=download)
@@ -131,7 +174,7 @@ def load(name, split, data_dir=None, batch_size=None, shuffle=False, augment=Fal
     """
     import tensorflow as tf
 
-    from tfrobust.data.augment import augmenter
+    from tfrobust.data.augment import augment as augment_image
 
     images, labels, _ = load_uint8(name, split, data_dir, download)
     images, labels = _take(images, labels, n)
@@ -140,8 +183,10 @@ def load(name, split, data_dir=None, batch_size=None, shuffle=False, augment=Fal
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y),
                 num_parallel_calls=tf.data.AUTOTUNE)
-    if augment:
-        ds = ds.map(augmenter(images.shape[1:], seed), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:  # each image's crop and flip from its own seed, new ones every epoch
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(lambda xy, s: (augment_image(xy[0], s), xy[1]),
+                                                num_parallel_calls=tf.data.AUTOTUNE)
     if batch_size:
         ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)

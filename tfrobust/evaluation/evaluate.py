@@ -12,10 +12,12 @@ import time
 
 import numpy as np
 
+from tfrobust import validation
 from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.attacks.ensemble import assert_in_budget
 from tfrobust.attacks.ensemble import attack_name
 from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.evaluation import adaptive as adaptive_attacks
 from tfrobust.evaluation import registry
 from tfrobust.evaluation.results import ResultStore
 from tfrobust.evaluation.summary import AttackResult
@@ -27,7 +29,7 @@ from tfrobust.evaluation.summary import library_versions
 
 
 def as_arrays(data, n=None):
-    """`(x float32, y int64)`: the first `n` points of `(x, y)` or of a `tf.data.Dataset`."""
+    """`(x float32, y)`: the first `n` points of `(x, y)` or of a `tf.data.Dataset`."""
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = np.asarray(data[0], dtype="float32"), np.asarray(data[1])
     elif hasattr(data, "as_numpy_iterator"):
@@ -54,7 +56,7 @@ def as_arrays(data, n=None):
         if n > len(x):
             raise ValueError(f"Asked for n={n} points, but the data holds {len(x)}")
         x, y = x[:n], y[:n]
-    return x, y.astype("int64")
+    return x, y  # labels as given: `validation.check_labels` checks and converts them
 
 
 def points_sha256(x, y):
@@ -85,6 +87,25 @@ def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
     return built
 
 
+def _with_adaptive(model, x, built, eps, norm, seed, attack_kwargs):
+    """`built` plus each adaptive attack the model asks for that it lacks, and per attack
+    the defenses it targets (an attack configured as an adaptive one counts as it)."""
+    configs = attack_kwargs or {}
+    bases = [str(configs.get(attack_name(a), {}).get("attack", attack_name(a))).lower()
+             for a in built]
+    built, targets = list(built), [[] for _ in built]
+    for name, defenses in adaptive_attacks.adaptive_attacks(model, x[:32]).items():
+        if name in bases:
+            for i, base in enumerate(bases):
+                if base == name:
+                    targets[i] += defenses
+        else:
+            built.append(registry.make_attack(name, eps, norm=norm, seed=seed + len(built),
+                                              configs=configs))
+            targets.append(list(defenses))
+    return built, targets
+
+
 class _Tally:
     """Counts over batches for one attack."""
 
@@ -113,7 +134,7 @@ def _add_stages(tally, stages):
         counts[2] += seconds
 
 
-def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, norm):
+def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, norm, advance=None):
     """The robust mask of one attack over all batches (the points in `clean` only)."""
     robust_all = []
     for start in range(0, len(x), batch_size):
@@ -133,7 +154,9 @@ def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, norm):
                 assert_in_budget(xb[idx], candidate, eps, norm, name=tally.name)
                 robust[idx] = predict_labels(model, candidate, batch_size) == yb[idx]
         robust_all.append(robust)
-    return np.concatenate(robust_all) if robust_all else np.zeros(0, bool)
+        if advance is not None:
+            advance(tally.name, eps, len(xb))
+    return np.concatenate(robust_all)
 
 
 def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, store=None):
@@ -144,14 +167,15 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, stor
     written to it when computed, so a killed evaluation resumes attack by attack.
     """
     clean = np.concatenate([predict_labels(model, x[i:i + batch_size], batch_size)
-                            == y[i:i + batch_size] for i in range(0, len(x), batch_size)]
-                           ) if len(x) else np.zeros(0, bool)
+                            == y[i:i + batch_size] for i in range(0, len(x), batch_size)])
     tallies = [_Tally(attack_name(a)) for a in attacks]
     robust_by_name, masks = {}, []
     for attack, tally in zip(attacks, tallies):
         cached = store.load(tally, attack, eps) if store is not None else None
         if cached is not None:
             robust, tally.cached = cached, True
+            if advance is not None:
+                advance(tally.name, eps, len(x))
         else:
             t0 = time.perf_counter()
             members = _reused(attack, robust_by_name)
@@ -162,16 +186,16 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, stor
                     stages.append((name, int(robust.sum()), int(fooled.sum()), 0.0))
                     robust &= mask
                 _add_stages(tally, stages)
+                if advance is not None:
+                    advance(tally.name, eps, len(x))
             else:
                 robust = _attack_batches(model, x, y, clean, attack, tally, batch_size, eps,
-                                         norm)
+                                         norm, advance)
             tally.seconds += time.perf_counter() - t0
             if store is not None:
                 store.save(tally, attack, eps, robust)
         robust_by_name[tally.name] = robust
         masks.append(robust)
-        if advance is not None:
-            advance()
     return clean, masks, tallies
 
 
@@ -180,25 +204,38 @@ def _stage_rows(tally, n, n_clean):
     for name, (attacked, fooled, seconds) in tally.stages.items():
         remaining -= fooled
         rows.append({"name": name, "n_attacked": int(attacked), "n_fooled": int(fooled),
-                     "robust_accuracy": remaining / n if n else 0.0,
+                     "robust_accuracy": remaining / n,
                      "seconds": float(seconds)})
     return rows
 
 
 def _progress(enabled, total):
+    """A rich bar over the `total` points the attacks run on, naming the attack and its
+    eps, with the time left; and `advance(name, eps, points)` to call after each batch."""
     if not enabled:
-        return None, (lambda: None)
+        return None, None
+    from rich.progress import BarColumn
+    from rich.progress import MofNCompleteColumn
     from rich.progress import Progress
+    from rich.progress import TextColumn
+    from rich.progress import TimeElapsedColumn
+    from rich.progress import TimeRemainingColumn
 
-    bar = Progress(transient=False)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("points attacked,"), TimeElapsedColumn(), TextColumn("elapsed,"),
+                   TimeRemainingColumn(), TextColumn("left"), transient=False)
     task = bar.add_task("attacks", total=total)
-    return bar, (lambda: bar.advance(task))
+
+    def advance(name, eps, points):
+        bar.update(task, advance=points, description=f"{name} (eps {eps:.4g})")
+
+    return bar, advance
 
 
 def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000,
              batch_size=256, seed=0, curve_eps=(), sanity=False, attack_kwargs=None,
              model_name=None, dataset_name="", data_order="", progress=False,
-             resume_dir=None):
+             resume_dir=None, outputs="logits", adaptive=True):
     """Evaluate `model` on the first `n` points of `data`; return an `EvalSummary`.
 
     Args:
@@ -212,8 +249,11 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         seed: base seed of the named attacks (attack `i` gets `seed + i`).
         curve_eps: other budgets at which to measure the worst-case accuracy
             for the accuracy-vs-epsilon plot (0 and `eps` are always in it).
-        sanity: run `sanity_checks` on the first `min(n, 200)` points; a dict
-            passes keyword arguments to it.
+        sanity: run every check of `sanity_checks` on the first `min(n, 200)`
+            points; a dict passes keyword arguments to it. Without it the
+            checks of the model alone (`sanity.MODEL_CHECKS`: randomness,
+            probabilities, number of classes, zero gradients), which cost a
+            few forward passes, still run and are reported.
         attack_kwargs: per-name settings, e.g.
             `{"autoattack": {"square_queries": 1000}}`; an `"attack"` entry
             makes a new name, e.g. `{"pgd100": {"attack": "pgd", "steps": 100}}`
@@ -222,11 +262,26 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         data_order: the order of the split `data` was taken from, for the
             report (`Source.order` of `tfrobust.data.load_uint8`). The summary
             also records `points_sha256` of the points evaluated.
-        progress: show a rich progress bar over attacks.
+        progress: show a rich progress bar, advanced after each batch: the attack
+            running and its eps, points attacked of the total, time left.
         resume_dir: a folder keeping each attack's per-point result
             (`results.ResultStore`); an evaluation rerun with the same folder,
             points and settings skips the attacks already done (the summary's
             `wall_time_s` then includes the seconds they took before).
+        adaptive: also run the adaptive attack of every defense layer in the
+            model, and EOT attacks if its output is random at inference
+            (`tfrobust.evaluation.adaptive`), unless `attacks` already holds
+            them; they count in the worst case, and each `AttackResult` says
+            in `adaptive_for` which defenses it targets.
+        outputs: `"logits"`; a model whose outputs look like probabilities
+            (softmax) is then an error, as in AutoAttack's check: the attacks'
+            losses need logits. Pass `"probabilities"` to evaluate such a model
+            on purpose.
+
+    Raises:
+        ValueError: before any attack runs, for labels that are not integers
+            in `[0, num_classes)` or not one per image, non-finite images or
+            images outside [0, 1], `n < 1`, or a probability output (above).
 
     Example:
         >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
@@ -234,13 +289,20 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
     """
     start = time.perf_counter()
     eps = float(eps)
+    n = validation.check_count("n", n, allow_none=True)
+    batch_size = validation.check_count("batch_size", batch_size)
     x, y = as_arrays(data, n)
+    x, y = validation.check_batch(model, x, y, name="data")
+    validation.check_outputs(model, x, outputs)
     built = build_attacks(attacks, eps, norm, seed, attack_kwargs)
+    targets = [[] for _ in built]
+    if adaptive:
+        built, targets = _with_adaptive(model, x, built, eps, norm, seed, attack_kwargs)
     curve_eps = sorted({float(e) for e in curve_eps} - {0.0, eps})
     store = None
     if resume_dir is not None:
         store = ResultStore(resume_dir, points_sha256(x, y), norm, seed, attack_kwargs)
-    bar, advance = _progress(progress, len(built) * (1 + len(curve_eps)))
+    bar, advance = _progress(progress, len(x) * len(built) * (1 + len(curve_eps)))
     if bar is not None:
         bar.start()
     try:
@@ -258,32 +320,36 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
     finally:
         if bar is not None:
             bar.stop()
-    checks = []
-    if sanity:
-        from tfrobust.evaluation.sanity import sanity_checks
+    from tfrobust.evaluation.sanity import MODEL_CHECKS
+    from tfrobust.evaluation.sanity import sanity_checks
 
-        options = dict(sanity) if isinstance(sanity, dict) else {}
-        k = min(len(x), options.pop("n", 200))
-        result = sanity_checks(model, x[:k], y[:k], eps=eps, norm=norm, seed=seed, **options)
-        checks = list(result.checks)
+    options = dict(sanity) if isinstance(sanity, dict) else {}
+    if not sanity:
+        options["checks"] = MODEL_CHECKS
+    k = min(len(x), options.pop("n", 200))
+    checks = list(sanity_checks(model, x[:k], y[:k], eps=eps, norm=norm, seed=seed,
+                                **options).checks)
     n_points = len(x)
     results = [
-        AttackResult(name=t.name, robust_accuracy=float(m.mean()) if n_points else 0.0,
+        AttackResult(name=t.name, robust_accuracy=float(m.mean()),
                      seconds=float(t.seconds), config=_jsonable(a.get_config()),
                      stages=_stage_rows(t, n_points, int(clean.sum())),
-                     skipped=list(t.skipped))
-        for a, t, m in zip(built, tallies, masks)
+                     skipped=list(t.skipped), adaptive_for=list(defenses))
+        for a, t, m, defenses in zip(built, tallies, masks, targets)
     ]
+    plain = [m for m, defenses in zip(masks, targets) if not defenses]
+    non_adaptive = (float(np.logical_and.reduce([clean, *plain]).mean())
+                    if plain and len(plain) < len(masks) else None)
     return EvalSummary(
         model=model_name or getattr(model, "name", "model"), dataset=dataset_name,
         threat_model=ThreatModel(norm=norm, eps=eps), n=n_points, seed=int(seed),
-        clean_accuracy=float(clean.mean()) if n_points else 0.0,
-        robust_accuracy=float(worst.mean()) if n_points else 0.0,
+        clean_accuracy=float(clean.mean()), robust_accuracy=float(worst.mean()),
         attacks=results,
         curve=[CurvePoint(eps=e, robust_accuracy=a) for e, a in sorted(points.items())],
         sanity=[c if isinstance(c, SanityCheck) else SanityCheck(**c) for c in checks],
         wall_time_s=time.perf_counter() - start + earlier, versions=library_versions(),
         data_order=data_order, points_sha256=points_sha256(x, y),
+        robust_accuracy_non_adaptive=non_adaptive,
     )
 
 

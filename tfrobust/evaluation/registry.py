@@ -13,6 +13,7 @@ from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.ensemble import Ensemble
+from tfrobust.attacks.eot import EOTPGD
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.joint_loss import JointLossPGD
@@ -35,13 +36,22 @@ def _cw(eps, norm, seed, steps=30, **kwargs):
     return _pgd(eps, norm, seed, steps=steps, loss="cw", **kwargs)
 
 
-def _cifs_joint(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
-                loss="ce", beta=2.0):
-    """PGD on CIFS's joint loss (final + probes, `beta` = 2 as the reference), step as `_pgd`."""
+def _joint_pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
+               loss="ce", beta=2.0):
+    """PGD on the joint loss of the output and the auxiliary heads (CIFS's probes, FSR's and
+    CAS's heads; `beta` = 2 as CIFS's reference), step as `_pgd`."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
     return JointLossPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, beta=beta,
                         norm=norm, restarts=restarts, loss=loss, random_start=random_start,
                         seed=seed)
+
+
+def _eot_pgd(eps, norm, seed, steps=20, samples=20, restarts=1, step_fraction=None,
+             random_start=True, loss="ce"):
+    """PGD on the loss averaged over `samples` draws of a randomised model, step as `_pgd`."""
+    fraction = 2.5 / steps if step_fraction is None else step_fraction
+    return EOTPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, samples=samples,
+                  norm=norm, restarts=restarts, random_start=random_start, loss=loss, seed=seed)
 
 
 def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_start=True,
@@ -67,7 +77,10 @@ _FACTORIES = {
     "fab-t": lambda eps, norm, seed, **kw: FABT(eps, norm=norm, seed=seed, **kw),
     "pgd": _pgd,
     "cw": _cw,
-    "cifs-joint": _cifs_joint,
+    "joint-pgd": _joint_pgd,
+    "eot-pgd": _eot_pgd,
+    "autoattack-rand": lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed,
+                                                               version="rand", **kw),
     "pgd-random-target": _pgd_random_target,
     "fgsm": lambda eps, norm, seed, **kw: FGSM(eps, seed=seed, **kw),
     "square": lambda eps, norm, seed, **kw: Square(eps, norm=norm, seed=seed, **kw),
@@ -124,11 +137,10 @@ def with_eps(attack, eps, seed=None):
         return make_attack(name, eps, attack.norm, seed, configs, **kwargs)
     name = getattr(attack, "name", None)
     if isinstance(attack, Ensemble):
-        if isinstance(attack, AutoAttack) and attack.version == "standard":
-            config = attack.get_config()
-            new = AutoAttack(eps, norm=attack.norm, seed=seed, apgd_steps=config["apgd_steps"],
-                             fab_steps=config["fab_steps"],
-                             square_queries=config["square_queries"])
+        if isinstance(attack, AutoAttack) and attack.version != "custom":
+            new = AutoAttack(eps, norm=attack.norm, version=attack.version, seed=seed,
+                             apgd_steps=attack.apgd_steps, fab_steps=attack.fab_steps,
+                             square_queries=attack.square_queries)
         else:
             members = [with_eps(a, eps, seed) for a in attack.attacks]
             if isinstance(attack, AutoAttack):

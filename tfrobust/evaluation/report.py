@@ -8,25 +8,19 @@ validates the schema.
 import json
 import os
 import pathlib
-import tempfile
 
 from tfrobust.evaluation.summary import EvalSummary
+from tfrobust.zoo.files import atomic_path
 
 
 def _atomic_write(path, write):
+    """`write(f)` to a binary file at `path`, atomically, with the umask's mode."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
@@ -47,7 +41,7 @@ def _pct(value):
 
 
 def markdown(summary):
-    """A Markdown report: threat model, accuracy table, stages, sanity checks."""
+    """A Markdown report: threat model, accuracy table, stages, adaptive attacks, checks."""
     tm = summary.threat_model
     lines = [
         f"# Robustness of `{summary.model}`"
@@ -77,6 +71,10 @@ def markdown(summary):
     if len(summary.curve) > 1:
         lines += ["", "| eps | robust accuracy |", "|---:|---:|"]
         lines += [f"| {p.eps:.6g} | {_pct(p.robust_accuracy)} |" for p in summary.curve]
+    if any(attack.adaptive_for for attack in summary.attacks):
+        from tfrobust.evaluation.adaptive import describe
+
+        lines += ["", "## Adaptive attacks", ""] + [f"- {line}" for line in describe(summary)]
     if summary.sanity:
         lines += ["", "## Sanity checks", "", "| check | result | detail |", "|---|---|---|"]
         for check in summary.sanity:

@@ -10,6 +10,8 @@ Checks:
     randomised_model: two forward passes on the same images give other logits.
     probabilities: the model returns probabilities (rows in [0, 1] summing
         to 1) instead of logits, which flattens gradients.
+    n_classes: at least 4 classes, which AutoAttack's targeted DLR loss needs
+        (with fewer, APGD-T is skipped).
     zero_gradients: some points have an exactly zero input gradient of the
         margin loss (masked or shattered gradients).
     monotone_in_eps: robust accuracy must not rise with epsilon.
@@ -41,8 +43,10 @@ FLAGS_DOC = "https://github.com/fra31/auto-attack/blob/master/flags_doc.md"
 CHECKLIST = "https://arxiv.org/abs/1902.06705"
 
 
-CHECKS = ("randomised_model", "probabilities", "zero_gradients", "monotone_in_eps",
-          "large_eps", "more_iterations", "blackbox_vs_whitebox", "perturbation_budget")
+# Checks of the model alone, cheap enough to run on every evaluation (AutoAttack's).
+MODEL_CHECKS = ("randomised_model", "probabilities", "n_classes", "zero_gradients")
+CHECKS = MODEL_CHECKS + ("monotone_in_eps", "large_eps", "more_iterations",
+                         "blackbox_vs_whitebox", "perturbation_budget")
 
 
 class SanityWarning(UserWarning):
@@ -176,6 +180,12 @@ def _model_checks(model, x, y, batch_size, wanted):
         "the model returns probabilities, not logits: remove the final softmax so that "
         "losses and gradients do not saturate.", FLAGS_DOC))
 
+    n_classes = first.shape[-1]
+    checks.append(_check(
+        "n_classes", n_classes >= 4, f"{n_classes} classes",
+        "AutoAttack's targeted DLR loss needs at least 4 classes: APGD-T is skipped, so "
+        "report which attacks ran (eval.json `skipped`).", FLAGS_DOC))
+
     grads = keras.ops.convert_to_numpy(
         _margin_grad_fn(model)(ops.convert_to_tensor(probe),
                                ops.convert_to_tensor(y[:len(probe)].astype("int32"))))
@@ -196,7 +206,7 @@ def _attack_checks(model, x, y, eps, norm, seed, steps, square_queries, large_ep
     Only the attacks that the wanted checks need are run; accuracies are cached.
     """
     checks = []
-    if not wanted & set(CHECKS[3:]):
+    if not wanted - set(MODEL_CHECKS):
         return checks
     attacker = _Attacker(model, x, y, norm, batch_size)
     clean = float(attacker.correct.mean())

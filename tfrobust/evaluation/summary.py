@@ -31,6 +31,7 @@ class AttackResult:
     config: dict
     stages: list = dataclasses.field(default_factory=list)
     skipped: list = dataclasses.field(default_factory=list)
+    adaptive_for: list = dataclasses.field(default_factory=list)  # the defenses it targets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,11 @@ class EvalSummary:
     `test_clean` is `{"n": ..., "accuracy": ...}`: clean accuracy on a larger
     part of the split than the `n` attacked points (all 10,000 test images for
     the zoo's MNIST and CIFAR-10 entries), or `{}` when not measured.
+
+    `robust_accuracy_non_adaptive` is the worst case over the attacks that
+    target no defense (`AttackResult.adaptive_for` empty), when adaptive
+    attacks ran beside them (`tfrobust.evaluation.adaptive`), else `None`: the
+    difference to `robust_accuracy` is what the adaptive attacks found.
     """
 
     model: str
@@ -82,6 +88,7 @@ class EvalSummary:
     data_order: str = ""
     points_sha256: str = ""
     test_clean: dict = dataclasses.field(default_factory=dict)
+    robust_accuracy_non_adaptive: float | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self):
@@ -100,7 +107,9 @@ class EvalSummary:
             sanity=[SanityCheck(**c) for c in data["sanity"]],
             wall_time_s=data["wall_time_s"], versions=dict(data["versions"]),
             data_order=data.get("data_order", ""), points_sha256=data.get("points_sha256", ""),
-            test_clean=dict(data.get("test_clean", {})), schema_version=data["schema_version"],
+            test_clean=dict(data.get("test_clean", {})),
+            robust_accuracy_non_adaptive=data.get("robust_accuracy_non_adaptive"),
+            schema_version=data["schema_version"],
         )
 
 
@@ -156,6 +165,8 @@ def validate(data):
     _check(isinstance(data["seed"], int), "seed", f"expected an int, got {data['seed']!r}")
     for key in ("clean_accuracy", "robust_accuracy"):
         _number(data[key], key, 0, 1)
+    if data.get("robust_accuracy_non_adaptive") is not None:
+        _number(data["robust_accuracy_non_adaptive"], "robust_accuracy_non_adaptive", 0, 1)
     _number(data["wall_time_s"], "wall_time_s", 0, float("inf"))
     _check(isinstance(data["attacks"], list) and data["attacks"], "attacks",
            "expected a non-empty list")

@@ -16,12 +16,15 @@ CE(p_k, y), with beta = 2 (paper and reference code); `cas_insert` sets
 `num_layers` = K. The reference ResNet-18 (github.com/bymavis/CAS_ICLR2021)
 applies CAS at the output of both blocks of stage 4; the closest place our
 stage insertion offers is after stage 4 (K = 1). Its training attack also
-maximises the CAS loss; ours attacks the logits in inference mode.
+maximises the CAS loss; ours attacks the logits in inference mode. The head's
+logits go to `tfrobust.layers.auxiliary_logits_scope()`, so the layer's adaptive
+attack (`joint-pgd`) ascends the head's loss with the output's.
 """
 
 import keras
 from keras import ops
 
+from tfrobust.layers import auxiliary_logits
 from tfrobust.layers.checks import non_negative_number
 from tfrobust.layers.checks import positive_int
 from tfrobust.layers.labels import require_labels
@@ -64,6 +67,7 @@ class CAS(keras.layers.Layer):
     """
 
     adds_loss = True
+    adaptive_attacks = ("joint-pgd",)  # the head's class choice blocks the logits' gradient
 
     def __init__(self, channels, num_classes=10, beta=2.0, num_layers=1, **kwargs):
         super().__init__(**kwargs)
@@ -99,6 +103,7 @@ class CAS(keras.layers.Layer):
 
     def call(self, inputs, training=False):
         logits = self.head_logits(inputs)
+        auxiliary_logits.emit(logits)
         if training:
             labels = ops.cast(ops.reshape(require_labels(self), (-1,)), "int32")
             loss = ops.mean(keras.losses.sparse_categorical_crossentropy(

@@ -19,51 +19,22 @@ the learning rate. The reference code (HanshuYAN/CIFS, `CIFAR10_Res18_CIFS.py`,
 `beta = 2`, `|I| = 2`: exactly our total, `CE(p) + CE(p^1) + CE(p^2)`.
 
 The reference also attacks that joint loss, in training and in its evaluation
-(`CIFAR10_Res18_CIFS_test.py`, `beta_atk = 2`). `probe_logits_scope()` gives
-an attack the probe logits of every CIFS layer a forward pass runs through;
-`tfrobust.attacks.joint_loss.JointLossPGD` (evaluation name `"cifs-joint"`)
-ascends `CE(p) + beta/|I| sum CE(p^l)` with them.
+(`CIFAR10_Res18_CIFS_test.py`, `beta_atk = 2`). Each CIFS layer hands its
+probe logits to `tfrobust.layers.auxiliary_logits_scope()`;
+`tfrobust.attacks.joint_loss.JointLossPGD` (evaluation name `"joint-pgd"`, the
+layer's adaptive attack) ascends `CE(p) + beta/|I| sum CE(p^l)` with them.
 """
-
-import contextlib
-import contextvars
 
 import keras
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.layers import auxiliary_logits
 from tfrobust.layers.checks import positive_int
 from tfrobust.layers.labels import require_labels
 from tfrobust.layers.stages import residual_stages
 
 IMGFS = ("softmax", "softplus", "sigmoid")
-
-_PROBES = contextvars.ContextVar("tfrobust_cifs_probe_logits", default=None)
-
-
-@contextlib.contextmanager
-def probe_logits_scope():
-    """Collect the probe logits `p^l` of every CIFS layer called inside the scope.
-
-    Yields a list that each CIFS call appends its `probe_logits(inputs)` to, in
-    call order, in training and inference mode alike. Like `label_scope`, it is
-    a context variable read while the forward pass is traced, so it works
-    inside `tf.function`, `jax.jit` and gradient computations: collect and use
-    the logits within the same traced function.
-
-    Example:
-        >>> with probe_logits_scope() as probes:  # doctest: +SKIP
-        ...     logits = model(x, training=False)
-        >>> len(probes)  # the model's CIFS layers  # doctest: +SKIP
-        2
-    """
-    probes = []
-    token = _PROBES.set(probes)
-    try:
-        yield probes
-    finally:
-        _PROBES.reset(token)
-
 
 @keras.saving.register_keras_serializable(package="tfrobust")
 class CIFS(keras.layers.Layer):
@@ -79,7 +50,7 @@ class CIFS(keras.layers.Layer):
     there). As there, `z` enters the relevance through `stop_gradient`, while
     the probe's weights get the gradient through the mask (second order) as
     well as from its own cross-entropy. Attacks that should see the probes
-    (the reference's joint loss) read them with `probe_logits_scope()`.
+    (the reference's joint loss) read them with `auxiliary_logits_scope()`.
 
     Importance-mask generating functions (IMGF), temperature `T`:
     softmax `exp(g/T) / sum exp(g/T)`; softplus `T log(1 + exp(g/T))` (the
@@ -122,6 +93,7 @@ class CIFS(keras.layers.Layer):
     """
 
     adds_loss = True
+    adaptive_attacks = ("joint-pgd",)  # the reference's joint-loss evaluation
 
     def __init__(self, num_classes, top_k=2, imgf="softmax", temperature=1.0, scale=1.0,
                  hidden_units=None, loss_weight=1.0, **kwargs):
@@ -224,12 +196,10 @@ class CIFS(keras.layers.Layer):
         mask = self.importance(self.relevance(inputs, labels))
         spatial = (1,) * (len(inputs.shape) - 2)
         outputs = inputs * ops.reshape(ops.cast(mask, inputs.dtype), (-1, *spatial, mask.shape[-1]))
-        collector = _PROBES.get()
         needs_loss = training and self.loss_weight
-        if collector is not None or needs_loss:
+        if auxiliary_logits.collecting() or needs_loss:
             probe_logits = self.probe_logits(inputs)  # on the unmasked features, as the reference
-            if collector is not None:
-                collector.append(probe_logits)
+            auxiliary_logits.emit(probe_logits)
             if needs_loss:
                 ce = keras.losses.sparse_categorical_crossentropy(
                     labels, probe_logits, from_logits=True)

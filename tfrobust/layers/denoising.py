@@ -68,6 +68,8 @@ class DenoisingBlock(keras.layers.Layer):
         Adversarial Robustness", CVPR 2019, Sec. 4 and Table 1.
     """
 
+    adaptive_attacks = ("pgd-random-target",)  # the paper's evaluation: targeted PGD
+
     def __init__(self, channels, operation="nonlocal", weighting="gaussian", embed=True,
                  kernel_size=3, use_conv=True, residual=True, **kwargs):
         super().__init__(**kwargs)

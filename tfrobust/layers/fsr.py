@@ -35,6 +35,7 @@ Choices where the paper leaves room, and their sources:
 import keras
 from keras import ops
 
+from tfrobust.layers import auxiliary_logits
 from tfrobust.layers.checks import non_negative_number
 from tfrobust.layers.checks import positive_int
 from tfrobust.layers.labels import add_output_loss
@@ -74,7 +75,10 @@ class FSR(keras.layers.Layer):
     with `tfrobust.training.adversarial`, which runs training passes inside
     `tfrobust.layers.label_scope(y)` and adds the pass's `output_losses`. In inference mode (where attacks run) the
     Gumbel noise is off, so the mask is the deterministic `sigmoid(r / tau)`,
-    as in the reference code, and no loss is added.
+    as in the reference code, and no loss is added. The auxiliary head's logits
+    on f+ and f~- (the parts it is trained to classify correctly) go to
+    `tfrobust.layers.auxiliary_logits_scope()`: the layer's adaptive attack
+    (`joint-pgd`) ascends their loss with the output's.
 
     Ablations of the paper (Table 6, Table A6):
     - `separation=False` ("w/o Sep"): no separation net and no mask; the whole
@@ -123,6 +127,7 @@ class FSR(keras.layers.Layer):
     """
 
     adds_loss = True
+    adaptive_attacks = ("joint-pgd",)  # output and heads attacked together
 
     def __init__(self, channels, num_classes=10, hidden_channels=64, tau=0.1,
                  lambda_sep=1.0, lambda_rec=1.0, num_layers=1, separation=True,
@@ -235,6 +240,9 @@ class FSR(keras.layers.Layer):
 
     def call(self, inputs, training=False):
         parts = self.separate(inputs, training=training)
+        if auxiliary_logits.collecting() and self.aux_head is not None:
+            for key in self._heads_on_true_class():
+                auxiliary_logits.emit(self._aux_logits(parts[key]))
         if training and self.aux_head is not None:
             labels = ops.cast(ops.reshape(require_labels(self), (-1,)), "int32")
             aux_logits = {key: self._aux_logits(parts[key])
@@ -244,6 +252,12 @@ class FSR(keras.layers.Layer):
 
     def _aux_parts(self):
         return (("robust", "non_robust") if self.separation else ()) + (
+            ("recalibrated",) if self.recalibration else ())
+
+    def _heads_on_true_class(self):
+        """The parts whose head is trained towards y (f+ and f~-): an adaptive attack ascends
+        their loss; the non-robust part's head is trained towards a wrong class already."""
+        return (("robust",) if self.separation else ()) + (
             ("recalibrated",) if self.recalibration else ())
 
     def _aux_logits(self, features):

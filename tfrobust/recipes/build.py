@@ -9,96 +9,97 @@ import keras
 import numpy as np
 
 from tfrobust.recipes import registry
+from tfrobust.recipes.validation import RecipeError
 from tfrobust.training.l2_sgd import L2SGD
 
 
-def datasets(recipe):
+def datasets(recipe, first_epoch=0):
     """`(train, validation)` `tf.data` pipelines as the recipe describes them.
+
+    Both come from the training split: `dataset.validation` holds a seeded
+    sample of it out (`data.epochs.holdout`), so the test split is touched
+    only by the final evaluation. The training stream covers `fit` epochs
+    `first_epoch` to `training.epochs - 1`, each epoch's order and crops a
+    function of the seed and the epoch (`data.epochs.training_batches`), so a
+    resumed run sees the batches an uninterrupted one does.
 
     With a `saliency` section whose source is `model` or `files` (SAT), both
     yield `({"image": x, "saliency": s}, y)`: each image with its map, which
     travels with it through the shuffle and the crop-and-flip augmentation.
     """
+    import tensorflow as tf
+
     from tfrobust import data
+    from tfrobust.data.augment import augment
+    from tfrobust.data.epochs import holdout
+    from tfrobust.data.epochs import training_batches
 
     config, training = recipe.dataset, recipe.training
-    if recipe.saliency is not None and recipe.saliency.source != "online":
-        return (saliency_dataset(recipe, "train", shuffle=True, augment=config.augment,
-                                 n=config.n_train),
-                saliency_dataset(recipe, "test", shuffle=False, augment=False, n=config.n_val))
-    train = data.load(config.name, "train", config.data_dir, batch_size=training.batch_size,
-                      shuffle=True, augment=config.augment, n=config.n_train, seed=training.seed)
-    validation = data.load(config.name, "test", config.data_dir,
-                           batch_size=training.batch_size, n=config.n_val)
+    images, labels, _ = data.load_uint8(config.name, "train", config.data_dir)
+    train_index, val_index = holdout(len(images), config.validation.n, config.validation.seed)
+    if config.n_train is not None:
+        if config.n_train > len(train_index):
+            raise RecipeError(f"dataset.n_train: the training split keeps {len(train_index)} "
+                              f"images after holding out dataset.validation.n="
+                              f"{config.validation.n}. Received: {config.n_train}")
+        train_index = train_index[:config.n_train]
+    with_maps = recipe.saliency is not None and recipe.saliency.source != "online"
+    channels = images.shape[-1]
+
+    def prepare(rows, seed, augmenting=config.augment):
+        x = tf.cast(rows[0], tf.float32) / 255.0
+        if not with_maps:
+            return (augment(x, seed) if augmenting else x), rows[1]
+        s = tf.cast(rows[1], tf.float32)
+        if augmenting:  # one crop and flip for the image and its map
+            both = augment(tf.concat([x, s], axis=-1), seed)
+            x, s = both[..., :channels], both[..., channels:]
+        return {"image": x, "saliency": s}, rows[2]
+
+    def arrays(index):
+        if not with_maps:
+            return images[index], labels[index]
+        return images[index], saliency_maps(recipe, images, labels, index), labels[index]
+
+    train = training_batches(arrays(train_index), prepare, training.batch_size,
+                             steps_per_epoch(recipe), training.seed, training.epochs, first_epoch)
+    validation = (tf.data.Dataset.from_tensor_slices(arrays(val_index))
+                  .map(lambda *rows: prepare(rows, None, augmenting=False))
+                  .batch(training.batch_size).prefetch(tf.data.AUTOTUNE))
     return train, validation
 
 
-def saliency_maps(recipe, split, images, labels, full_length):
-    """The maps of a split's first `len(images)` images, as `recipe.saliency` says.
+def saliency_maps(recipe, images, labels, index):
+    """The maps of the training images `images[index]`, as `recipe.saliency` says.
 
     `model`: computed by the fixed model once, then read from the cache
-    (`tfrobust.saliency.cache`). `files`: read from the split's `.npy` file,
-    which must hold one map per image of the whole split (`full_length`).
+    (`tfrobust.saliency.cache`). `files`: read from the `train` `.npy` file,
+    which must hold one map per image of the whole training split.
     """
     config = recipe.saliency
     if config.source == "model":
         from tfrobust.saliency import cache
 
-        return cache.cached_maps(config.model, config.method, images, labels,
-                                 dataset=recipe.dataset.name, split=split,
+        return cache.cached_maps(config.model, config.method, images[index], labels[index],
+                                 dataset=recipe.dataset.name, split="train",
                                  method_args=config.method_args, batch_size=config.batch_size,
                                  cache_dir=config.cache_dir)
-    path = pathlib.Path(getattr(config, split)).expanduser()
+    path = pathlib.Path(config.train).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"saliency.{split}: no maps file at {path} (from {os.getcwd()}). Build it from the "
+            f"saliency.train: no maps file at {path} (from {os.getcwd()}). Build it from the "
             "dataset's boxes or masks with tfrobust.saliency.boxes_to_saliency or "
             "mask_to_saliency, in the split's order (tfrobust.saliency.in_split_order), "
-            f"np.save it, and pass --set saliency.{split}=PATH.npy")
+            "np.save it, and pass --set saliency.train=PATH.npy")
     maps = np.load(path, mmap_mode="r", allow_pickle=False)
     maps = maps[..., None] if maps.ndim == 3 else maps
-    if (maps.ndim != 4 or len(maps) != full_length or maps.shape[1:3] != images.shape[1:3]
+    if (maps.ndim != 4 or len(maps) != len(images) or maps.shape[1:3] != images.shape[1:3]
             or maps.shape[3] not in (1, images.shape[3])):
-        raise ValueError(f"saliency.{split}: {path} holds maps of shape {maps.shape}; expected "
-                         f"one per image of the {recipe.dataset.name} {split} split, "
-                         f"({full_length}, {images.shape[1]}, {images.shape[2]}, 1 or "
+        raise ValueError(f"saliency.train: {path} holds maps of shape {maps.shape}; expected "
+                         f"one per image of the {recipe.dataset.name} train split, "
+                         f"({len(images)}, {images.shape[1]}, {images.shape[2]}, 1 or "
                          f"{images.shape[3]})")
-    return maps[:len(images)]
-
-
-def saliency_dataset(recipe, split, shuffle, augment, n):
-    """Batches `({"image": x, "saliency": s}, y)` of a split's first `n` images (all: None)."""
-    import tensorflow as tf
-
-    from tfrobust import data
-    from tfrobust.data.augment import augmenter
-
-    config, training = recipe.dataset, recipe.training
-    images, labels, _ = data.load_uint8(config.name, split, config.data_dir)
-    full_length = len(images)
-    if n is not None:
-        if n > full_length:
-            raise ValueError(f"Asked for n={n} examples, but the split has {full_length}")
-        images, labels = images[:n], labels[:n]
-    maps = saliency_maps(recipe, split, images, labels, full_length)
-    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(maps), labels))
-    if shuffle:
-        ds = ds.shuffle(len(images), seed=training.seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda x, s, y: (tf.cast(x, tf.float32) / 255.0, tf.cast(s, tf.float32), y),
-                num_parallel_calls=tf.data.AUTOTUNE)
-    if augment:
-        # One crop and flip for the image and its map: stacked along the channels.
-        channels = images.shape[-1]
-        apply = augmenter(images.shape[1:], training.seed)
-
-        def joint(x, s, y):
-            both, y = apply(tf.concat([x, s], axis=-1), y)
-            return both[..., :channels], both[..., channels:], y
-
-        ds = ds.map(joint, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(lambda x, s, y: ({"image": x, "saliency": s}, y),
-                num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(training.batch_size).prefetch(tf.data.AUTOTUNE)
+    return np.asarray(maps[index])
 
 
 def model(recipe, input_shape=None):
@@ -163,7 +164,8 @@ def steps_per_epoch(recipe):
 
     n = recipe.dataset.n_train
     if n is None:
-        n = len(data.load_uint8(recipe.dataset.name, "train", recipe.dataset.data_dir)[1])
+        n = (len(data.load_uint8(recipe.dataset.name, "train", recipe.dataset.data_dir)[1])
+             - recipe.dataset.validation.n)
     return math.ceil(n / recipe.training.batch_size)
 
 

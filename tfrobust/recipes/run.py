@@ -1,8 +1,11 @@
 """Run a recipe end to end: train with `fit`, evaluate, write a zoo entry.
 
 The run folder is itself a zoo entry (`tfrobust.zoo.entry`), plus TensorBoard
-logs (`logs/`) and the state `BackupAndRestore` needs to resume a killed run
-from its last epoch (`backup/`). Run the same command again to resume.
+logs (`logs/`) and the state needed to resume a killed run from its last
+epoch (`backup/`, `tfrobust.training.backup`). Run the same command again to
+resume: training from the last epoch (reproducing the uninterrupted run), a
+trained model (`model.keras`, saved before the backup is removed) straight to
+evaluation, and the evaluation attack by attack (`eval_parts/`).
 """
 
 import dataclasses
@@ -42,7 +45,7 @@ def save_model(model, path):
     write_text(path.parent / zoo_entry.WEIGHTS_INFO, json.dumps(info, indent=2) + "\n")
 
 
-TRAINING_LOG = "training_time.json"
+BACKUP = "backup"
 
 
 class EpochTimes(keras.callbacks.Callback):
@@ -82,30 +85,39 @@ def machine():
 
 
 def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
-    """Train as the recipe says; resumes from `out_dir/backup` if a run was interrupted.
+    """Train as the recipe says and save the classifier to `out_dir/model.keras`.
 
-    `callbacks` run after the run's own (TensorBoard, BackupAndRestore).
+    Resumes from `out_dir/backup` (`training.backup`) if a run was
+    interrupted: weights, optimizer, random states and the epoch to resume
+    at, whose data the pipeline rebuilds (`build.datasets`), so the resumed
+    run reproduces the uninterrupted one. The backup is removed only once the
+    model is saved. `callbacks` run after the run's own.
     """
+    from tfrobust.training import backup
+
     keras.utils.set_random_seed(recipe.training.seed)
-    train, validation = build.datasets(recipe)
-    with strategy.scope():
-        classifier = build.model(recipe)
-        robust = build.trainer(recipe, classifier)
-        robust.compile(optimizer=build.optimizer(recipe))
     warmup = recipe.training.eps_warmup_epochs
     if warmup and recipe.attack is None:
         raise RecipeError("training.eps_warmup_epochs: the recipe has no training attack. "
                           f"Received: {warmup}")
+    with strategy.scope():
+        classifier = build.model(recipe)
+        robust = build.trainer(recipe, classifier)
+        robust.compile(optimizer=build.optimizer(recipe))
+        first_epoch = backup.restore(robust, out_dir / BACKUP)
+    train, validation = build.datasets(recipe, first_epoch)
     callbacks = [
         keras.callbacks.TensorBoard(str(out_dir / "logs")),
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup"), double_checkpoint=True),
-        EpochTimes(out_dir / TRAINING_LOG),
+        backup.EpochBackup(out_dir / BACKUP),
+        EpochTimes(out_dir / zoo_entry.TRAINING_TIME),
         *([EpsilonWarmup(warmup)] if warmup else []),
         *callbacks,
     ]
-    robust.fit(train, epochs=recipe.training.epochs, steps_per_epoch=build.steps_per_epoch(recipe),
-               validation_data=validation, callbacks=callbacks, verbose=verbose,
-               shuffle=False)  # tf.data shuffles every epoch
+    robust.fit(train, epochs=recipe.training.epochs, initial_epoch=first_epoch,
+               steps_per_epoch=build.steps_per_epoch(recipe), validation_data=validation,
+               callbacks=callbacks, verbose=verbose)
+    save_model(classifier, out_dir / zoo_entry.WEIGHTS)  # before the backup goes
+    shutil.rmtree(out_dir / BACKUP, ignore_errors=True)
     return classifier
 
 
@@ -144,7 +156,7 @@ def write_entry(out_dir, recipe, summary, command):
     recipe_data = resolved(recipe)
     write_text(out_dir / zoo_entry.RECIPE, yaml.safe_dump(recipe_data, sort_keys=False))
     evaluation.write_report(summary, out_dir)
-    times = out_dir / TRAINING_LOG
+    times = out_dir / zoo_entry.TRAINING_TIME
     training_time = json.loads(times.read_text()) if times.is_file() else None
     write_text(out_dir / zoo_entry.CARD, model_card(recipe_data, summary, command, training_time))
 
@@ -168,13 +180,11 @@ def run_recipe(recipe, out_dir, strategy, command, verbose="auto", progress=True
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / zoo_entry.WEIGHTS
     if weights.is_file():  # trained by an earlier run that was stopped while evaluating
-        import tfrobust.architectures  # noqa: F401  registers the layers it may hold
-        import tfrobust.layers  # noqa: F401
+        from tfrobust.saving import load_keras
 
-        classifier = keras.saving.load_model(weights, compile=False)
-    else:
+        classifier = load_keras(weights)
+    else:  # `fit` saves the model before evaluating: a kill now loses no training
         classifier = fit(recipe, out_dir, strategy, verbose)
-        save_model(classifier, weights)  # before evaluating: a kill now loses no training
     summary = evaluate(recipe, classifier, progress, resume_dir=out_dir / "eval_parts")
     write_entry(out_dir, recipe, summary, command)
     return summary

@@ -12,11 +12,24 @@ from tfrobust.recipes.validation import RecipeError
 
 
 @dataclasses.dataclass
+class ValidationConfig:
+    """Training images held out for validation during training: `n` of them, drawn with
+    `seed` (`tfrobust.data.epochs.holdout`). The test split is left to the final evaluation."""
+
+    n: int = 500
+    seed: int = 0
+
+    def check(self, path):
+        if self.n < 0:
+            raise RecipeError(f"{path}.n: must be >= 0. Received: {self.n}")
+
+
+@dataclasses.dataclass
 class DatasetConfig:
     name: str
     augment: bool = False
-    n_train: typing.Optional[int] = None  # first n training images; None: all
-    n_val: int = 500  # test images used for validation during training
+    n_train: typing.Optional[int] = None  # first n training images left after validation
+    validation: ValidationConfig = dataclasses.field(default_factory=ValidationConfig)
     data_dir: typing.Optional[str] = None
 
 
@@ -139,8 +152,9 @@ class SaliencyConfig:
         (`tfrobust.saliency.cache`, under `cache_dir` or
         `$TFROBUST_CACHE_DIR/saliency`, keyed by the model's SHA-256, the
         method, its arguments and the images).
-      - `files`: precomputed maps, `.npy` files `train` and `test` holding one
-        map per image of the whole split in its loading order, (N, H, W),
+      - `files`: precomputed maps, an `.npy` file `train` holding one map per
+        image of the training split in its loading order (the validation
+        images are held out of it and take their maps from it), (N, H, W),
         (N, H, W, 1) or image-shaped: the weak saliency of the paper's
         Tiny-ImageNet / Flower-17 table, +1 inside the bounding box or
         segmentation mask, -1 outside (`tfrobust.saliency.boxes_to_saliency`,
@@ -163,7 +177,6 @@ class SaliencyConfig:
     method_args: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
     batch_size: int = 250  # images per saliency call when computing the maps
     train: typing.Optional[str] = None
-    test: typing.Optional[str] = None
     cache_dir: typing.Optional[str] = None
 
     def check(self, path):
@@ -171,8 +184,8 @@ class SaliencyConfig:
             raise RecipeError(f"{path}.source: one of {', '.join(map(repr, SALIENCY_SOURCES))}. "
                               f"Received: {self.source!r}")
         used = {"model": ("model", "method", "method_args", "cache_dir"),
-                "files": ("train", "test"), "online": ()}[self.source]
-        for name in ("model", "method", "method_args", "train", "test", "cache_dir"):
+                "files": ("train",), "online": ()}[self.source]
+        for name in ("model", "method", "method_args", "train", "cache_dir"):
             value = getattr(self, name)
             if name not in used and value not in (None, {}):
                 raise RecipeError(f"{path}.{name}: not used with source {self.source!r}; "

@@ -28,10 +28,11 @@ import json
 import os
 import pathlib
 import random
-import tempfile
 import time
 
 import numpy as np
+
+from tfrobust.zoo.files import atomic_path
 
 FORMAT_VERSION = 1
 
@@ -75,12 +76,9 @@ def model_file(ref):
 
 def load_fixed_model(path):
     """The classifier in `path`, frozen, for inference."""
-    import keras
+    from tfrobust.saving import load_keras
 
-    import tfrobust.architectures  # noqa: F401  registers the architectures' layers
-    import tfrobust.layers  # noqa: F401  registers the defense layers
-
-    model = keras.saving.load_model(path, compile=False)
+    model = load_keras(path)
     model.trainable = False
     return model
 
@@ -130,14 +128,8 @@ def save_atomic(path, maps, info):
     for target, write in ((path.with_suffix(".json"),
                            lambda f: f.write(json.dumps(info, indent=1).encode() + b"\n")),
                           (path, lambda f: np.save(f, maps, allow_pickle=False))):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(target) as tmp, open(tmp, "wb") as f:
+            write(f)
 
 
 def cached_maps(model, method, images, labels, dataset, split, method_args=None,

@@ -1,10 +1,12 @@
 """PNG grids of saliency maps and Grad-CAM overlays, clean and adversarial side by side.
 
 One row per image: the clean image, its maps, then the adversarial image and
-its maps, each titled with the model's prediction, so one sees where the
-model looks and how an attack moves that (the AALP paper's Fig. 2 compares
-such maps of adversarial examples across training methods). Pixel maps are
-shown as per-image normalised magnitude; CAMs as a colour overlay on the image.
+its maps, each image titled with its true and its predicted label, so one
+sees where the model looks and how an attack moves that (the AALP paper's
+Fig. 2 compares such maps of adversarial examples across training methods).
+Every method uses one colour convention (`COLORMAP`, explained by the colour
+bar): pixel maps as per-image normalised magnitude, CAMs as an overlay on the
+image, both from 0 (no relevance) to 1 (the image's most relevant pixels).
 """
 
 import pathlib
@@ -13,6 +15,9 @@ import numpy as np
 from keras import ops
 
 from tfrobust import saliency as methods
+
+COLORMAP = "inferno"
+COLORBAR_LABEL = "relevance (normalised per image)"
 
 
 def magnitude(maps):
@@ -25,7 +30,14 @@ def magnitude(maps):
     return np.clip(maps / np.where(top > 0, top, 1.0), 0.0, 1.0)
 
 
-def overlay(images, cams, opacity=0.5, colormap="jet"):
+def colored(maps, colormap=COLORMAP):
+    """Display values (N, H, W) in [0, 1] as RGB in `colormap`."""
+    from matplotlib import colormaps
+
+    return colormaps[colormap](np.asarray(maps))[..., :3]
+
+
+def overlay(images, cams, opacity=0.5, colormap=COLORMAP):
     """CAMs (N, H, W) drawn in `colormap` over the images (N, H, W, C in [0, 1]); RGB out."""
     from matplotlib import colormaps
 
@@ -45,20 +57,27 @@ def panels(model, x, y, names, layer=None, **kwargs):
         extra = {"layer": layer} if name in methods.CAM_METHODS + ("guided_grad_cam_plus_plus",) else {}
         extra.update(kwargs.get(name, {}))
         maps = ops.convert_to_numpy(methods.compute(name, model, x, y, **extra))
-        out.append(overlay(x, maps) if name in methods.CAM_METHODS else magnitude(maps))
+        out.append(overlay(x, maps) if name in methods.CAM_METHODS else colored(magnitude(maps)))
     return out
 
 
-def save_grid(path, rows, titles=None, column_titles=None, cell=1.6):
-    """Write a grid of images (each (H, W) in [0, 1], (H, W, 1) or (H, W, 3)) to a PNG."""
-    import matplotlib
+def image_title(true, predicted, confidence, label=str):
+    """`true 7, pred 3 (61%) ✗`: which label is the truth and which the model's guess."""
+    mark = "" if predicted == true else " ✗"
+    return f"true {label(true)}, pred {label(predicted)} ({confidence:.0%}){mark}"
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+
+def grid_figure(rows, titles=None, column_titles=None, cell=1.6, colorbar=True):
+    """A matplotlib figure of images (each (H, W) in [0, 1], (H, W, 1) or (H, W, 3)),
+    with a colour bar for `COLORMAP` unless `colorbar` is False."""
+    from matplotlib import cm
+    from matplotlib import colors
+    from matplotlib.figure import Figure
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols, cell * n_rows + 0.4),
-                             squeeze=False)
+    fig = Figure(figsize=(cell * n_cols + (0.8 if colorbar else 0), cell * n_rows + 0.4),
+                 layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i, row in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i][j]
@@ -75,11 +94,20 @@ def save_grid(path, rows, titles=None, column_titles=None, cell=1.6):
         for j, title in enumerate(column_titles):
             axes[0][j].text(0.5, 1.35, title, fontsize=8, ha="center", va="bottom",
                             transform=axes[0][j].transAxes)
-    fig.tight_layout()
+    if colorbar:
+        mappable = cm.ScalarMappable(colors.Normalize(0, 1), COLORMAP)
+        fig.colorbar(mappable, ax=axes, shrink=0.8, label=COLORBAR_LABEL)
+    return fig
+
+
+def save_grid(path, rows, titles=None, column_titles=None, cell=1.6, colorbar=True):
+    """Write `grid_figure(...)` to a PNG, atomically."""
+    from tfrobust.zoo.files import atomic_path
+
+    fig = grid_figure(rows, titles, column_titles, cell, colorbar)
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     return path
 
 
@@ -117,7 +145,7 @@ def saliency_figure(path, model, x, y, x_adv=None, names=("gradient", "grad_cam"
         probs /= probs.sum(1, keepdims=True)
         pred = probs.argmax(1)
         columns.append(list(images))
-        titles.append([f"{label(p)} ({probs[i, p]:.0%})" + ("" if p == y[i] else " ✗")
+        titles.append([image_title(int(y[i]), int(p), probs[i, p], label)
                        for i, p in enumerate(pred)])
         for panel in panels(model, images, y, names, layer, **kwargs):
             columns.append(list(panel))

@@ -10,10 +10,10 @@ gradient also pushes the other classes down, and vanishes once saturated.
 import weakref
 
 import keras
-import numpy as np
 from keras import ops
 
 from tfrobust import backend
+from tfrobust import validation
 
 
 def class_score(logits, y):
@@ -29,19 +29,18 @@ def as_labels(target):
 
 
 def prepare(model, x, y):
-    """Check and convert a batch; `y=None` explains the predicted classes."""
-    x = np.asarray(x, dtype="float32")
-    if x.ndim != 4:
-        raise ValueError(
-            f"Expected a batch of images of shape (N, H, W, C). Received: x.shape={x.shape}")
-    x = ops.convert_to_tensor(x)
+    """Check and convert a batch; `y=None` explains the predicted classes.
+
+    Given labels must be integers in `[0, num_classes)`: a map of a class the
+    model does not have would be silently of another one (`one_hot` of an
+    out-of-range label is all zeros).
+    """
+    x = validation.check_images(x, box=False)
     if y is None:
-        y = ops.argmax(model(x, training=False), axis=-1)
-    y = np.asarray(y, dtype="int32")
-    if y.shape != tuple(x.shape[:1]):
-        raise ValueError(
-            f"Expected integer classes of shape ({x.shape[0]},). Received: y.shape={y.shape}")
-    return x, ops.convert_to_tensor(y)
+        return ops.convert_to_tensor(x), ops.cast(
+            ops.argmax(model(ops.convert_to_tensor(x), training=False), axis=-1), "int32")
+    x, y = validation.check_batch(model, x, y, box=False)
+    return ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32"))
 
 
 _CACHE = weakref.WeakKeyDictionary()

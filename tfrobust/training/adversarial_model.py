@@ -11,6 +11,8 @@ Each step has two phases, shared by every backend:
    whose losses need labels. Layer losses count on the adversarial pass only
    (the clean pass for objectives without an attack), as the reference
    implementations of FSR, CIFS and CAS train.
+Logits and losses are float32 under any dtype policy (mixed precision trains
+the network in bfloat16 or float16, never the loss or the attack's gradient).
 Only the gradient and state mechanics differ per backend
 (`tfrobust.backend.train_step`, `test_step`). Validation (`fit(validation_data=
 ...)`, `evaluate`) runs the same attack, so `val_adv_accuracy` is robust
@@ -27,6 +29,7 @@ from keras import ops
 
 from tfrobust import backend
 from tfrobust.layers.labels import label_scope
+from tfrobust.training import checked_data
 from tfrobust.training.multi_worker import MultiWorkerFitMixin
 
 
@@ -95,6 +98,21 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
             jit_compile = backend.xla_by_default()
         super().compile(*args, jit_compile=jit_compile, **kwargs)
 
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """`keras.Model.fit`, with the labels and images checked first (`checked_data`).
+
+        Raises:
+            ValueError: for array labels that are not integers in
+                `[0, num_classes)`, one per image, or non-finite images; a
+                dataset's batches fail the same way as they are read.
+        """
+        x, y = checked_data.checked(self.model, x, y)
+        validation_data = checked_data.checked_validation(self.model, validation_data)
+        if "shuffle" not in kwargs and not hasattr(x, "shape"):
+            kwargs["shuffle"] = False  # a dataset orders itself; Keras warns that True is ignored
+        with checked_data.dataset_errors():
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
     def _inner_attack(self, attack):
         """`attack`, ascending the objective's inner loss where it has its own (TRADES)."""
         inner_loss = self.objective.attack_loss()
@@ -120,7 +138,7 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
         extra = {} if saliency is None else {"saliency": saliency}
 
         def forward(z):
-            return self.model(z, training=False)
+            return ops.cast(self.model(z, training=False), "float32")
 
         clean_logits = forward(x)
         target = self.objective.attack_target(y, clean_logits)
@@ -134,9 +152,10 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
 
         def forward(z, with_layer_losses):
             with label_scope(y) as training_pass:
-                logits = self.model(z, training=training)
+                logits = ops.cast(self.model(z, training=training), "float32")
             if with_layer_losses:
-                layer_losses.extend([*self.model.losses, *training_pass.output_losses(logits)])
+                layer_losses.extend(ops.cast(loss, "float32") for loss in
+                                    [*self.model.losses, *training_pass.output_losses(logits)])
             return logits
 
         clean = forward(x, x_adv is None) if self.objective.needs_clean else None

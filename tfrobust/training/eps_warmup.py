@@ -14,7 +14,7 @@ class EpsilonWarmup(keras.callbacks.Callback):
     """Epoch `t` (from 0) trains against `min(1, (t + 1) / epochs)` of the budget.
 
     The step size scales with the budget. Validation in those epochs uses the
-    same scaled attack. A run resumed by `BackupAndRestore` gets the budget of
+    same scaled attack. A resumed run (`training.backup`) gets the budget of
     the epoch it resumes at.
 
     Args:

@@ -1,12 +1,50 @@
-"""`MODEL_CARD.md`: what a model is, how it was trained, what it scores, and caveats."""
+"""`MODEL_CARD.md`: what a model is, how it was trained, what it scores, and its limits.
+
+The sections follow the Hugging Face / Kaggle model card (metadata header,
+model details, intended use, training data, training procedure, evaluation,
+limitations), so an entry can be uploaded to a hub as it is. Every number
+comes from the resolved recipe or the `EvalSummary`, never from prose, so a
+run with `--set training.epochs=1` says 1 epoch. `tfrobust zoo cards`
+(`write_cards`) rewrites every entry's card from its files, keeping the training
+command the card states, so a change of format reaches the published cards.
+"""
+
+import json
+import re
+import shlex
 
 import yaml
 
+from tfrobust.zoo.entry import CARD
+from tfrobust.zoo.entry import EVAL
+from tfrobust.zoo.entry import RECIPE
+from tfrobust.zoo.entry import TRAINING_TIME
+from tfrobust.zoo.entry import find_entries
+from tfrobust.zoo.eps_text import eps_text
+from tfrobust.zoo.files import write_text
+
 NORMS = {"linf": "L-inf", "l2": "L2"}
+NO_COMMAND = ("The command that trained this model was not recorded; `tfrobust train` with the "
+              "recipe below trains the same setting.")
 
 
 def _pct(value):
     return f"{100 * value:.2f}%"
+
+
+def _validation_text(dataset):
+    """Where validation during training came from: held out of the training split (recipe
+    `dataset.validation`), or, in recipes resolved before it existed (`n_val`), the first
+    test images, used for monitoring only."""
+    held_out = (dataset.get("validation") or {}).get("n")
+    if held_out:
+        return (f"; {held_out} images held out of it for validation (seed "
+                f"{dataset['validation'].get('seed', 0)}).")
+    if dataset.get("n_val"):
+        return (f". Validation during training used the first {dataset['n_val']} test images, "
+                "for monitoring only (no model was selected on them); this run predates the "
+                "held-out validation split.")
+    return "."
 
 
 def training_line(training_time):
@@ -20,17 +58,71 @@ def training_line(training_time):
             f"on {'; '.join(machines)}.")
 
 
+def overrides(command):
+    """The `--set KEY=VALUE` options of the training command (a scale's notes cover the scale)."""
+    words = shlex.split(command or "")
+    found = []
+    for i, word in enumerate(words):
+        if word == "--set" and i + 1 < len(words):
+            found.append(f"--set {words[i + 1]}")
+        elif word.startswith("--set="):
+            found.append(word.replace("=", " ", 1))
+    return found
+
+
+def _front_matter(recipe_dict):
+    """The YAML header hubs read: library, tags, datasets, metrics."""
+    meta = {"library_name": "keras",
+            "tags": ["tfrobust", "adversarial-robustness", "image-classification",
+                     recipe_dict["objective"]["name"]],
+            "datasets": [recipe_dict["dataset"]["name"]], "metrics": ["accuracy"],
+            "pipeline_tag": "image-classification"}
+    return ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", ""]
+
+
+def _procedure(recipe_dict):
+    training, attack = recipe_dict["training"], recipe_dict.get("attack") or {}
+    optimizer = training["optimizer"]
+    args = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in (attack.get("args") or {}).items())
+    return [f"- Objective: `{recipe_dict['objective']['name']}`; training attack: "
+            f"`{attack.get('name', 'none')}`" + (f" ({args})" if args else "") + ".",
+            f"- {training['epochs']} epoch{'s' * (training['epochs'] != 1)} of {optimizer['name']} (learning rate "
+            f"{optimizer['learning_rate']:g}, {training['schedule']['name']} schedule), "
+            f"batch size {training['batch_size']}, seed {training['seed']}."]
+
+
 def model_card(recipe_dict, summary, command, training_time=None):
-    """The card's Markdown from the resolved recipe, the `EvalSummary` and the epoch times."""
+    """The card's Markdown from the resolved recipe, the `EvalSummary` and the epoch times.
+
+    `command` is the training command as typed, or None where it was not recorded.
+    """
     threat = summary.threat_model
-    eps = threat.eps * 255
-    lines = [
+    dataset = recipe_dict["dataset"]
+    lines = _front_matter(recipe_dict) + [
         f"# {recipe_dict['name']}", "",
-        f"Paper: {recipe_dict['paper']}", "",
-        "## Threat model", "",
-        f"{NORMS[threat.norm]}, eps = {threat.eps:.6g} ({eps:.3g}/255 in pixel scale), "
-        f"images in [0, 1], white-box.", "",
-        "## Results", "",
+        "## Model details", "",
+        f"- Paper: {recipe_dict['paper']}",
+        f"- Architecture: `{recipe_dict['model']['architecture']}` (width "
+        f"{recipe_dict['model']['width']:g}), a Keras 3 model taking images in [0, 1] and "
+        "returning logits.",
+        f"- Threat model: {NORMS[threat.norm]}, eps = {eps_text(threat.eps)} in the [0, 1] pixel "
+        "scale, white-box.", "",
+        "## Intended use", "",
+        f"Research on adversarial robustness: a baseline or a target for attacks on "
+        f"{dataset['name']} under the threat model above, loaded with "
+        f"`tfrobust.zoo.load_model({recipe_dict['name']!r})`. Not for deployment where "
+        "security depends on it: robustness is measured only against the attacks listed below "
+        "and only within that budget.", "",
+        "## Training data", "",
+        f"The {dataset['name']} training split"
+        + (f" (first {dataset['n_train']} images)" if dataset.get("n_train") else "")
+        + (", with augmentation" if dataset.get("augment") else ", without augmentation")
+        + _validation_text(dataset), "",
+        "## Training procedure", "",
+        *_procedure(recipe_dict),
+        f"- {training_line(training_time)}", "",
+        "## Evaluation", "",
         f"Measured by `tfrobust.evaluation` on the first {summary.n} test images of "
         f"**{summary.dataset}** in the order {summary.data_order or 'unrecorded'} "
         f"(points SHA-256 `{summary.points_sha256[:16] or 'unrecorded'}`, seed "
@@ -51,20 +143,54 @@ def model_card(recipe_dict, summary, command, training_time=None):
     lines += ["", "Sanity checks: " + (
         f"{len(summary.sanity)} run, all passed." if summary.sanity and not failed
         else "FAILED: " + "; ".join(f"{c.name}: {c.message}" for c in failed) if failed
-        else "not run."), ""]
-    lines += [training_line(training_time) + f" Evaluation: {summary.wall_time_s / 60:.1f} min.",
-              "", "## Caveats", ""]
-    if summary.dataset != recipe_dict["dataset"]["name"]:
+        else "not run."), f"Evaluation time: {summary.wall_time_s / 60:.1f} min.", ""]
+    lines += ["## Limitations", ""]
+    if summary.dataset != dataset["name"]:
         lines.append(f"- Evaluated on **{summary.dataset}**, not the original "
-                     f"{recipe_dict['dataset']['name']}: the paper's numbers are not directly "
-                     "comparable.")
+                     f"{dataset['name']}: the paper's numbers are not directly comparable.")
     if recipe_dict.get("notes"):
-        lines.append(f"- {recipe_dict['notes'].strip()}")
+        changed = overrides(command)
+        lines.append("- " + (f"Recipe notes, written for the recipe without this run's "
+                             f"{' '.join(changed)} (the numbers above are this run's): "
+                             if changed else "") + recipe_dict["notes"].strip())
     lines.append(f"- Evaluated on {summary.n} test images: the standard error of an accuracy "
                  f"near {_pct(summary.robust_accuracy)} is about "
                  f"{_pct((summary.robust_accuracy * (1 - summary.robust_accuracy) / max(summary.n, 1)) ** 0.5)}.")
-    lines += ["", "## Reproduce", "", "```bash", command, "```", "",
+    lines += ["", "## How to reproduce", "",
+              *(["```bash", command, "```"] if command else [NO_COMMAND]), "",
               "## Training recipe (resolved)", "", "```yaml",
               yaml.safe_dump({k: v for k, v in recipe_dict.items() if k != "scales"},
                              sort_keys=False).strip(), "```", ""]
     return "\n".join(lines)
+
+
+def recorded_command(card_text):
+    """The training command a card states (this format's or the older "## Reproduce"), or None."""
+    found = re.search(r"^## (?:How to reproduce|Reproduce)\n\n```bash\n(.+?)\n```", card_text,
+                      re.MULTILINE | re.DOTALL)
+    return found.group(1) if found else None
+
+
+def entry_card(path):
+    """The card of the entry in folder `path`, from its files, keeping the command its card states.
+
+    The recipe, evaluation and epoch times are on disk, but the command as typed is
+    only in the card, so a card regenerated in a newer format still says how it was made.
+    """
+    from tfrobust.evaluation.summary import EvalSummary
+
+    card = path / CARD
+    command = recorded_command(card.read_text()) if card.is_file() else None
+    times = path / TRAINING_TIME
+    return model_card(yaml.safe_load((path / RECIPE).read_text()),
+                      EvalSummary.from_dict(json.loads((path / EVAL).read_text())), command,
+                      json.loads(times.read_text()) if times.is_file() else None)
+
+
+def write_cards(root):
+    """Rewrite every entry's card below `root` (`tfrobust zoo cards`); return their paths."""
+    paths = []
+    for entry in find_entries(root).values():
+        write_text(entry.path / CARD, entry_card(entry.path))
+        paths.append(entry.path / CARD)
+    return paths

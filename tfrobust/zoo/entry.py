@@ -6,6 +6,7 @@
         recipe.yaml      the resolved recipe it was trained with
         eval.json        written by `tfrobust.evaluation` (typed schema)
         MODEL_CARD.md    threat model, recipe, results beside the paper's numbers
+        training_time.json   each epoch's wall time and machine (when recorded)
 """
 
 import dataclasses
@@ -20,12 +21,22 @@ WEIGHTS_INFO = "weights.json"
 RECIPE = "recipe.yaml"
 EVAL = "eval.json"
 CARD = "MODEL_CARD.md"
+TRAINING_TIME = "training_time.json"
 
 
 def models_dir():
-    """`$TFROBUST_MODELS_DIR`, else the `models/` folder of this checkout."""
-    default = pathlib.Path(__file__).resolve().parents[2] / "models"
-    return pathlib.Path(os.environ.get("TFROBUST_MODELS_DIR", default))
+    """Where the zoo's entries are read from.
+
+    `$TFROBUST_MODELS_DIR` (a local mirror: entries with their weights), else
+    the `models/` folder when tfrobust runs from a source checkout, else the
+    index installed with the package (weights downloaded on first use).
+    """
+    if "TFROBUST_MODELS_DIR" in os.environ:
+        return pathlib.Path(os.environ["TFROBUST_MODELS_DIR"])
+    checkout = pathlib.Path(__file__).resolve().parents[2]
+    if (checkout / "setup.py").is_file() and (checkout / "models").is_dir():
+        return checkout / "models"
+    return pathlib.Path(__file__).resolve().parent / "index"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,14 @@ import pathlib
 import tempfile
 
 
+def umask_mode(folder=False):
+    """The mode the user's umask gives a new file (or folder): `mkstemp` and `mkdtemp`
+    create 0600 / 0700, which a rename would otherwise keep."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to `path`; move it onto `path` if the block succeeds."""
@@ -18,9 +26,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield pathlib.Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary name only
+        os.chmod(tmp, umask_mode())  # mkstemp's 0600 is for the temporary name only
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -2,6 +2,7 @@
 
 from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.entry import models_dir
+from tfrobust.zoo.eps_text import threat_text
 from tfrobust.zoo.files import write_text
 
 
@@ -21,7 +22,7 @@ def leaderboard(entries):
         paper = e.reported.get("autoattack") or e.reported.get("pgd")
         paper_text = _pct(paper["accuracy"]) if paper else "-"
         lines.append(f"| [{e.name}]({e.name}/MODEL_CARD.md) | {e.report_as} | "
-                     f"{e.threat_model} {e.eps * 255:.3g}/255 | {_pct(e.clean_accuracy)} | "
+                     f"{threat_text(e.threat_model, e.eps)} | {_pct(e.clean_accuracy)} | "
                      f"{_pct(e.robust_accuracy)} | {e.n} | {paper_text} |")
     return "\n".join(lines) + "\n"
 

@@ -1,31 +1,23 @@
 """`list_models` and `load_model`: one call to a zoo model, as RobustBench users expect.
 
 Loading is strict: the weights file must match the SHA-256 in `weights.json`,
-and Keras refuses weights that do not fit the architecture. Remote weights are
-downloaded with `keras.utils.get_file` into a private temporary folder and
-moved into the cache only once their checksum matches, so a bad download
-leaves nothing behind.
+and Keras refuses weights that do not fit the architecture. An entry without
+a local weights file is fetched into the cache (`tfrobust.zoo.download`) from
+`$TFROBUST_WEIGHTS_URL/<ID>/<file>` when that mirror is set, else from the
+entry's `url`.
 """
 
 import json
 import os
-import pathlib
-import shutil
-import tempfile
 
 from tfrobust.data.checksums import sha256
+from tfrobust.zoo.download import WeightsChecksumError
+from tfrobust.zoo.download import download
 from tfrobust.zoo.entry import WEIGHTS
 from tfrobust.zoo.entry import WEIGHTS_INFO
 from tfrobust.zoo.entry import find_entries
 
-
-class WeightsChecksumError(ValueError):
-    """A weights file whose SHA-256 is not the one its zoo entry lists."""
-
-
-def cache_dir():
-    default = pathlib.Path.home() / ".cache" / "tfrobust"
-    return pathlib.Path(os.environ.get("TFROBUST_CACHE_DIR", default)) / "models"
+MIRROR_ENV = "TFROBUST_WEIGHTS_URL"
 
 
 def list_models(dataset=None, threat_model=None, root=None):
@@ -35,30 +27,15 @@ def list_models(dataset=None, threat_model=None, root=None):
             and (threat_model is None or e.threat_model.lower() == threat_model.lower())]
 
 
-def download(url, expected_sha256, filename, cache=None):
-    """The cached file for `url`, downloading it if needed; never keeps a file that fails its checksum."""
-    import keras
-
-    cache = pathlib.Path(cache or cache_dir())
-    target = cache / expected_sha256[:16] / filename
-    if target.is_file() and sha256(target) == expected_sha256:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=target.parent, prefix=".download-")
-    try:
-        path = keras.utils.get_file(fname=filename, origin=url, file_hash=expected_sha256,
-                                    hash_algorithm="sha256", cache_dir=staging, cache_subdir="")
-        os.replace(path, target)
-    except ValueError as error:
-        raise WeightsChecksumError(
-            f"{url} downloaded, but its SHA-256 is not {expected_sha256}: the file is corrupted "
-            f"or was replaced. Nothing was kept in {cache}. ({error})") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+def weights_url(entry, info):
+    """Where `entry`'s weights are downloaded from, or None if nowhere is known."""
+    mirror = os.environ.get(MIRROR_ENV)
+    if mirror:
+        return f"{mirror.rstrip('/')}/{entry.name}/{info.get('file', WEIGHTS)}"
+    return info.get("url")
 
 
-def weights_path(entry):
+def weights_path(entry, progress=None):
     """The verified local weights of `entry`, downloaded first if they are remote."""
     info = json.loads((entry.path / WEIGHTS_INFO).read_text())
     local = entry.path / info.get("file", WEIGHTS)
@@ -69,22 +46,23 @@ def weights_path(entry):
                 f"{local} has SHA-256 {actual}, but {entry.path / WEIGHTS_INFO} lists "
                 f"{info['sha256']}: the weights were modified or damaged.")
         return local
-    if not info.get("url"):
-        raise FileNotFoundError(f"{entry.name}: no {local.name} in {entry.path} and no url in "
-                                f"{WEIGHTS_INFO}")
-    return download(info["url"], info["sha256"], local.name)
+    url = weights_url(entry, info)
+    if not url:
+        raise FileNotFoundError(
+            f"{entry.name}: its weights are not published for download yet (url is null in "
+            f"{entry.path / WEIGHTS_INFO}). Get {local.name} (SHA-256 {info['sha256'][:16]}...) "
+            "from a tfrobust source checkout and set TFROBUST_MODELS_DIR to its models/ folder, "
+            f"or set {MIRROR_ENV} to a server holding <ID>/{local.name}.")
+    return download(url, info["sha256"], local.name, progress=progress)
 
 
-def load_model(name, root=None):
+def load_model(name, root=None, progress=None):
     """The zoo model `name` (`list_models()`), ready for inference on [0, 1] images."""
-    import keras
-
-    import tfrobust.architectures  # noqa: F401  registers the architectures' layers
-    import tfrobust.layers  # noqa: F401  registers the defense layers
+    from tfrobust.saving import load_keras
 
     entries = find_entries(root)
     if name not in entries:
         raise ValueError(f"Unknown zoo model {name!r}. Available: {', '.join(entries) or 'none'}")
-    model = keras.saving.load_model(weights_path(entries[name]), compile=False)
+    model = load_keras(weights_path(entries[name], progress))
     model.trainable = False
     return model

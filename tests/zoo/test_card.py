@@ -1,0 +1,99 @@
+"""Model cards: Hugging Face sections, and numbers from the run, never from stale prose."""
+
+import json
+import shutil
+
+import pytest
+
+from tfrobust.cli import main as cli
+from tfrobust.evaluation.summary import EvalSummary
+from tfrobust.recipes import load_recipe
+from tfrobust.recipes.run import resolved
+from tfrobust.zoo.card import NO_COMMAND
+from tfrobust.zoo.card import entry_card
+from tfrobust.zoo.card import model_card
+from tfrobust.zoo.card import write_cards
+from tfrobust.zoo.entry import find_entries
+from tfrobust.zoo.entry import models_dir
+from tfrobust.zoo.eps_text import eps_text
+
+RECIPE = "recipes/pgd_at_mnist_lenet.yaml"
+NAME = "mnist/lenet-pgd_at"
+
+
+def _card(request, overrides, command):
+    recipe = load_recipe(request.config.rootpath / RECIPE, scale="cpu", overrides=overrides)
+    summary = EvalSummary.from_dict(
+        json.loads((models_dir() / "mnist/lenet-pgd_at/eval.json").read_text()))
+    return model_card(resolved(recipe), summary, command)
+
+
+def test_card_has_the_hub_sections_and_metadata(request):
+    card = _card(request, [], f"tfrobust train {RECIPE} --scale cpu")
+    assert card.startswith("---\nlibrary_name: keras\n")
+    assert "datasets:\n- mnist" in card and "pipeline_tag: image-classification" in card
+    for section in ["Model details", "Intended use", "Training data", "Training procedure",
+                    "Evaluation", "Limitations", "How to reproduce"]:
+        assert f"\n## {section}\n" in card, section
+    eps = find_entries()[NAME].eps
+    assert f"eps = {eps_text(eps)} in the [0, 1] pixel scale" in card
+
+
+def test_card_states_the_epochs_that_ran(request):
+    command = f"tfrobust train {RECIPE} --scale cpu --set training.epochs=1"
+    card = _card(request, ["training.epochs=1"], command)
+    assert "- 1 epoch of adam" in card
+    assert ("Recipe notes, written for the recipe without this run's "
+            "--set training.epochs=1") in card
+    assert "Recipe notes" not in _card(request, [], f"tfrobust train {RECIPE} --scale cpu")
+
+
+OLD_CARD = """# mnist/lenet-pgd_at
+
+## Caveats
+
+- 5 epochs.
+
+## Reproduce
+
+```bash
+tfrobust train recipes/pgd_at_mnist_lenet.yaml --scale cpu --set training.epochs=1
+```
+"""
+
+
+@pytest.fixture
+def zoo_copy(zoo_root, tmp_path):
+    root = tmp_path / "models"
+    shutil.copytree(zoo_root, root)
+    return root
+
+
+def test_zoo_cards_rewrites_an_old_card_keeping_its_command(zoo_copy, capsys):
+    card = zoo_copy / NAME / "MODEL_CARD.md"
+    written_by_the_run = card.read_text()
+    assert cli.main(["zoo", "--models-dir", str(zoo_copy), "cards"]) == 0
+    assert card.read_text() == written_by_the_run  # nothing lost: same files, same card
+    assert capsys.readouterr().out == f"wrote {card}\n"
+    card.write_text(OLD_CARD)
+    assert cli.main(["zoo", "--models-dir", str(zoo_copy), "cards"]) == 0
+    new = card.read_text()
+    assert "\n## Intended use\n" in new and "## Caveats" not in new
+    assert ("## How to reproduce\n\n```bash\ntfrobust train recipes/pgd_at_mnist_lenet.yaml "
+            "--scale cpu --set training.epochs=1\n```") in new
+
+
+def test_a_card_without_a_command_says_it_was_not_recorded(zoo_copy):
+    card = zoo_copy / NAME / "MODEL_CARD.md"
+    card.write_text("# mnist/lenet-pgd_at\n\nNo reproduce section.\n")
+    write_cards(zoo_copy)
+    first = card.read_text()
+    assert NO_COMMAND in first and "```bash" not in first
+    write_cards(zoo_copy)
+    assert card.read_text() == first
+
+
+def test_the_zoo_cards_are_what_zoo_cards_writes():
+    stale = [name for name, entry in find_entries(models_dir()).items()
+             if (entry.path / "MODEL_CARD.md").read_text() != entry_card(entry.path)]
+    assert stale == [], "run `tfrobust zoo cards`"
