@@ -33,6 +33,14 @@ def test_dataset_input_is_accepted(robust_mnist_model, mnist_test):
     assert np.isfinite(summary.robust_accuracy)
 
 
+@pytest.mark.jax
+def test_all_given_points_are_evaluated_by_default(robust_mnist_model, mnist_test):
+    x, y = mnist_test
+    summary = evaluate(robust_mnist_model, (x[:30], y[:30]), attacks="fgsm",
+                       eps=robust_mnist_model.train_eps)
+    assert summary.n == 30
+
+
 PAPER_ENSEMBLE = {
     "pgd": {"steps": 5, "step_fraction": 0.25, "random_start": False},
     "cw": {"steps": 5, "step_fraction": 0.25, "random_start": False},

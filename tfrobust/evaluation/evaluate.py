@@ -232,7 +232,7 @@ def _progress(enabled, total):
     return bar, advance
 
 
-def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000,
+def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None,
              batch_size=256, seed=0, curve_eps=(), sanity=False, attack_kwargs=None,
              model_name=None, dataset_name="", data_order="", progress=False,
              resume_dir=None, outputs="logits", adaptive=True):
@@ -244,7 +244,8 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=1000
         attacks: a name (`registry.list_attacks()`, e.g. `"autoattack"`), an
             attack object, or a list of them; names are built for `eps`/`norm`.
         eps, norm: the threat model (eps in the [0, 1] pixel scale).
-        n: number of test points (None: all of `data`).
+        n: number of points, the first of `data` (default None: all of them;
+            a `tf.data.Dataset` is then read to its end).
         batch_size: points attacked at once.
         seed: base seed of the named attacks (attack `i` gets `seed + i`).
         curve_eps: other budgets at which to measure the worst-case accuracy
