@@ -14,6 +14,7 @@ import pytest
 from tfrobust.cli import main as cli
 from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.entry import models_dir
+from tfrobust.zoo.eps_text import eps_text
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -86,7 +87,9 @@ def site(tmp_path_factory):
 
 def test_site_has_a_table_per_dataset_and_threat_model_and_a_page_per_model(site):
     index = (site / "index.html").read_text()
-    assert "<h2>CIFAR-10 (JPEG), Linf 8/255</h2>" in index and "<h2>mnist, Linf 0.1</h2>" in index
+    for entry in find_entries(models_dir()).values():
+        heading = f"<h2>{entry.report_as}, {entry.threat_model} {eps_text(entry.eps)}</h2>"
+        assert heading in index, heading
     for name in ["mnist/lenet-pgd_at", "cifar10/resnet20-fast_at"]:
         assert f"href='{name.replace('/', '--')}.html'" in index
         page = (site / f"{name.replace('/', '--')}.html").read_text()
