@@ -36,12 +36,6 @@ def check_eps(eps, norm):
     return float(eps)
 
 
-def check_batch(model, x, y):
-    """Attacks take a non-empty NHWC batch of finite images in [0, 1] and one label in
-    `[0, num_classes)` per image: checked here, in NumPy, before anything is compiled."""
-    return validation.check_batch(model, x, y)
-
-
 class Attack:
     """Base class: validated threat model, seed generator, compiled `__call__`.
 
@@ -67,7 +61,7 @@ class Attack:
         The batch is padded to one of a few sizes (`batching.padded_size`), so
         a new number of images rarely means a new compilation.
         """
-        x, y = check_batch(model, x, y)
+        x, y = validation.check_batch(model, x, y)
         n = len(x)
         if model not in self._compiled:
             self._compiled[model] = backend.compile_model_fn(

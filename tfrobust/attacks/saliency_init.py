@@ -31,11 +31,11 @@ import numpy as np
 from keras import ops
 
 from tfrobust import backend
+from tfrobust import validation
 from tfrobust.attacks import loops
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks.base import Attack
-from tfrobust.attacks.base import check_batch
 
 
 def binarize(saliency, threshold=None):
@@ -192,7 +192,7 @@ class SaliencyPGD(Attack):
 
     def __call__(self, model, x, y, saliency=None):
         """Attack `model` on a batch; `saliency` as in `perturb` (None: online maps)."""
-        x, y = check_batch(model, x, y)
+        x, y = validation.check_batch(model, x, y)
         x, y = ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32"))
         per_model = self._compiled.setdefault(model, {})  # keyed by: maps given?
         given = saliency is not None

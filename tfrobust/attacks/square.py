@@ -15,11 +15,11 @@ import numpy as np
 from keras import ops
 
 from tfrobust import backend
+from tfrobust import validation
 from tfrobust.attacks import batching
 from tfrobust.attacks import losses
 from tfrobust.attacks import square_l2
 from tfrobust.attacks.base import Attack
-from tfrobust.attacks.base import check_batch
 
 # Iterations (rescaled to a 10,000-query budget) after which `p` halves again.
 P_SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
@@ -186,7 +186,7 @@ class Square(Attack):
         and compacted to the images still to fool when at most a quarter remain, so few sizes, and
         few compilations, occur across calls.
         """
-        x, y = check_batch(model, x, y)
+        x, y = validation.check_batch(model, x, y)
         y = y.astype("int32")
         init, step = self._steps_for(model)
         rows = batching.pad_index(np.arange(len(x)))
