@@ -36,3 +36,18 @@ def test_an_entry_under_another_threat_model_is_not_compared(tmp_path):
     _zoo(tmp_path, {"norm": "linf", "eps": 0.1})
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
     assert "| mnist/lenet-standard | not comparable: evaluated at Linf eps 0.3 |" in text
+
+
+def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
+    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
+    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
+    table = {"id": "t", "title": "T", "threat_model": {"norm": "linf", "eps": 0.3},
+             "claim": {"text": "c", "metric": "pgd",
+                       "beats": [["mnist/lenet-standard", "mnist/lenet-pgd_at"]]},
+             "columns": ["pgd"], "rows": ["mnist/lenet-standard", "mnist/lenet-pgd_at"]}
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
+    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    assert "mnist/lenet-standard does NOT beat mnist/lenet-pgd_at by pgd:" in text
+    assert "more than twice the standard error of a difference on 1000 points" in text
+    assert "The claim does NOT hold on the 1 of 1 comparisons measured so far." in text
+    assert "points of the paper" not in text and "within" not in text  # no tolerance given

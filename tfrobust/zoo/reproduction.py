@@ -46,7 +46,7 @@ def claim_verdict(table, entries):
     claim = table.get("claim")
     if not claim:
         return []
-    metric, tolerance = claim["metric"], claim["tolerance"]
+    metric, tolerance = claim["metric"], claim.get("tolerance")
     rows = [(name, entries[name]) for name in table["rows"] if name in entries]
     lines = [f"Claim: {claim['text']}."]
     if len(rows) < len(table["rows"]):
@@ -58,9 +58,10 @@ def claim_verdict(table, entries):
         if ours is None or paper is None:
             continue
         pairs.append((name, ours, paper))
-        verdict = "within" if abs(ours - paper) <= tolerance else "NOT within"
-        lines.append(f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
-                     f"{verdict} {100 * tolerance:g} points.")
+        if tolerance is not None:
+            verdict = "within" if abs(ours - paper) <= tolerance else "NOT within"
+            lines.append(f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
+                         f"{verdict} {100 * tolerance:g} points.")
     if len(pairs) > 1:
         ours_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[1])]
         paper_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[2])]
@@ -68,6 +69,34 @@ def claim_verdict(table, entries):
                      + ("the same as the paper's." if ours_order == paper_order else
                         f"differs: ours {' < '.join(ours_order)}; the paper's "
                         f"{' < '.join(paper_order)}."))
+    if claim.get("beats"):
+        lines += beats_verdict(claim["beats"], metric, entries)
+    return lines
+
+
+def beats_verdict(beats, metric, entries):
+    """Whether each `[winner, loser]` pair holds on `metric`, against the sampling error."""
+    lines, held = [], []
+    for winner, loser in beats:
+        if winner not in entries or loser not in entries:
+            continue
+        ours, theirs = measured(entries[winner], metric), measured(entries[loser], metric)
+        if ours is None or theirs is None:
+            continue
+        margin, n = ours - theirs, entries[winner].n
+        p = (ours + theirs) / 2
+        error = (2 * p * (1 - p) / max(n, 1)) ** 0.5  # of a difference of two accuracies
+        held.append(margin > 0)
+        lines.append(f"- {winner} {'beats' if margin > 0 else 'does NOT beat'} {loser} by "
+                     f"{metric}: {_pct(ours)} vs {_pct(theirs)}, a margin of "
+                     f"{100 * margin:+.2f} points ("
+                     + ("more" if abs(margin) > 2 * error else "less")
+                     + f" than twice the standard error of a difference on {n} points, "
+                     f"{100 * error:.2f}).")
+    if held:
+        verdict = "holds" if all(held) else "does NOT hold"
+        lines.append(f"- The claim {verdict} on the {len(held)} of {len(beats)} comparisons "
+                     "measured so far.")
     return lines
 
 
