@@ -40,7 +40,7 @@ from tfrobust import data
 from tfrobust import saving
 from tfrobust.attacks import PGD
 from tfrobust.attacks import AutoAttack
-from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.attacks.protocol import predict_labels
 from torch_copy import TOLERANCE, max_logit_difference, nchw, nhwc, torch_copy
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

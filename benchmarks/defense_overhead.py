@@ -32,10 +32,10 @@ import numpy as np
 
 from tfrobust import architectures
 from tfrobust import objectives
+from tfrobust.architectures import cifs_insert
+from tfrobust.architectures import denoising_insert
 from tfrobust.layers import CIFS
 from tfrobust.layers import DenoisingBlock
-from tfrobust.layers import cifs_insert
-from tfrobust.layers import denoising_insert
 from tfrobust.training import adversarial
 
 NUM_CLASSES = 10

@@ -1,16 +1,19 @@
-"""Argument checks shared by the public entry points (attacks, `evaluate`, saliency, `fit`).
+"""Checks of the data given to the public entry points (attacks, `evaluate`, saliency, `fit`).
 
 A robustness number computed from bad input is worse than an error: a label
 outside the model's classes is silently counted as a misclassification, a NaN
 image as a successful attack. These checks run on the host, in NumPy, once per
 call and before anything is compiled, so they cost a pass over the batch and
-never a round trip inside a compiled loop.
+never a round trip inside a compiled loop. Arguments (counts, budgets, choices)
+are checked by `tfrobust.argument_validation`.
 """
 
 import weakref
 
 import keras
 import numpy as np
+
+from tfrobust.argument_validation import check_choice
 
 OUTPUTS = ("logits", "probabilities")
 SHOWN = 5  # bad values named in a message
@@ -106,8 +109,7 @@ def check_outputs(model, x, outputs):
     defined on logits; on a softmax output their gradients vanish and the
     reported robustness is too high.
     """
-    if outputs not in OUTPUTS:
-        raise ValueError(f"`outputs` must be one of {OUTPUTS}. Received: outputs={outputs!r}")
+    check_choice("outputs", outputs, OUTPUTS)
     if outputs == "probabilities":
         return
     out = keras.ops.convert_to_numpy(
@@ -119,13 +121,3 @@ def check_outputs(model, x, outputs):
             "need logits: remove the final softmax, or pass outputs='probabilities' if that "
             f"is intended. Received: outputs={outputs!r}, row sums {rows.min():.6f} to "
             f"{rows.max():.6f}")
-
-
-def check_count(name, value, allow_none=False):
-    """A number of points: an integer >= 1 (or None where that means all)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        fix = " (None: all of them)" if allow_none else ""
-        raise ValueError(f"`{name}` must be an integer >= 1{fix}. Received: {name}={value!r}")
-    return int(value)

@@ -6,8 +6,8 @@ import pytest
 
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.base import Attack
-from tfrobust.attacks.ensemble import PerturbationBudgetError
-from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.attacks.protocol import PerturbationBudgetError
+from tfrobust.attacks.protocol import predict_labels
 
 
 def linear_model(seed=0):

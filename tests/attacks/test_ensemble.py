@@ -6,10 +6,10 @@ import pytest
 
 from tfrobust.attacks.base import Attack
 from tfrobust.attacks.ensemble import Ensemble
-from tfrobust.attacks.ensemble import PerturbationBudgetError
-from tfrobust.attacks.ensemble import assert_in_budget
-from tfrobust.attacks.ensemble import predict_labels
 from tfrobust.attacks.fgsm import FGSM
+from tfrobust.attacks.protocol import PerturbationBudgetError
+from tfrobust.attacks.protocol import assert_in_budget
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.attacks.square import Square
 
 
@@ -17,8 +17,7 @@ class Table(Attack):
     """Adds `eps` to every pixel of the images whose first pixel is below 0.5."""
 
     def __init__(self, eps, name):
-        super().__init__(eps)
-        self.name = name
+        super().__init__(eps, name=name)
 
     def __call__(self, model, x, y):
         return np.clip(np.asarray(x) + self.eps * (np.asarray(x)[:, :1, :1, :1] < 0.5), 0, 1)

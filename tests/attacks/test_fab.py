@@ -7,10 +7,10 @@ from scipy.optimize import brentq
 from scipy.optimize import linprog
 from scipy.optimize import minimize
 
-from tfrobust.attacks.ensemble import predict_labels
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fab import project_l2_hyperplane
 from tfrobust.attacks.fab import project_linf_hyperplane
+from tfrobust.attacks.protocol import predict_labels
 
 
 def minimal_linf_move(p, w, b):

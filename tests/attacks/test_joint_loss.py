@@ -150,14 +150,16 @@ def test_restarts_keep_the_first_success_and_stay_in_the_ball():
 
 
 def test_registry_and_arguments():
-    attack = registry.make_attack(
-        "pgd", 8 / 255, configs={"pgd": {"attack": "joint-pgd", "steps": 20,
-                                         "step_fraction": 0.1, "random_start": False}})
+    configs = {"pgd": {"attack": "joint-pgd", "steps": 20, "step_fraction": 0.1,
+                       "random_start": False}}
+    attack = registry.make_attack("pgd", 8 / 255, configs=configs)
     assert isinstance(attack, JointLossPGD)
     assert attack.beta == 2.0 and attack.steps == 20 and attack.name == "pgd"
     assert attack.step_size == pytest.approx(0.1 * 8 / 255)
-    rebuilt = registry.with_eps(attack, 4 / 255)
+    rebuilt = registry.make_attack("pgd", 4 / 255, configs=configs)
     assert isinstance(rebuilt, JointLossPGD) and rebuilt.step_size == pytest.approx(0.4 / 255)
+    same = attack.with_eps(4 / 255)  # an object keeps its settings, absolute step included
+    assert (same.name, same.beta, same.step_size) == ("pgd", 2.0, attack.step_size)
     assert "joint-pgd" in evaluation.list_attacks()
     for kwargs, message in [({"beta": -1}, "beta=-1"), ({"loss": "dlr"}, "loss='dlr'")]:
         with pytest.raises(ValueError, match=f"Received: {message}"):

@@ -177,5 +177,5 @@ def test_registry_defaults_follow_the_reference_step_and_reach_the_budget(steps)
     assert attack.prob_start_from_clean == 0.0  # the reference evaluates from a random start
     assert registry.make_attack("pgd-random-target", eps, random_start=False
                                 ).prob_start_from_clean == 1.0
-    rebuilt = registry.with_eps(attack, eps / 2, seed=1)
+    rebuilt = attack.with_eps(eps / 2, seed=1)
     assert isinstance(rebuilt, RandomTargetPGD) and rebuilt.eps == pytest.approx(eps / 2)

@@ -6,8 +6,8 @@ import pytest
 from keras import ops
 
 from tfrobust import backend
-from tfrobust.attacks.ensemble import predict_labels
 from tfrobust.attacks.pgd import PGD
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.attacks.square import Square
 from tfrobust.attacks.square import expected_side
 from tfrobust.attacks.square import p_fraction

@@ -133,10 +133,10 @@ def test_a_randomised_model_is_refused_on_jax_and_recognised_on_tensorflow():
 
 @pytest.mark.jax
 @pytest.mark.parametrize("insert, attack, heads", [
-    (lambda: layers.fsr_insert("resnet20", 10), "joint-pgd", 2),
-    (lambda: layers.cifs_insert("resnet20", 10), "joint-pgd", 1),
-    (lambda: layers.cas_insert("resnet20", 10), "joint-pgd", 1),
-    (lambda: layers.denoising_insert("resnet20", operation="mean"), "pgd-random-target", 0),
+    (lambda: architectures.fsr_insert("resnet20", 10), "joint-pgd", 2),
+    (lambda: architectures.cifs_insert("resnet20", 10), "joint-pgd", 1),
+    (lambda: architectures.cas_insert("resnet20", 10), "joint-pgd", 1),
+    (lambda: architectures.denoising_insert("resnet20", operation="mean"), "pgd-random-target", 0),
 ])
 def test_each_defense_layer_declares_its_adaptive_attack_and_emits_its_heads(insert, attack,
                                                                              heads):
@@ -159,4 +159,4 @@ def test_autoattack_rand_has_the_reference_settings():
     assert [(a.loss, a.restarts, a.steps, a.eot_samples) for a in aa.attacks] == [
         ("ce", 1, 100, 20), ("dlr", 1, 100, 20)]
     assert aa.skipped() == ()
-    assert evaluation.registry.with_eps(aa, 4 / 255).version == "rand"
+    assert aa.with_eps(4 / 255).version == "rand"

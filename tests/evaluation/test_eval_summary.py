@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.evaluation import EvalSummary
 from tfrobust.evaluation import SchemaError
 from tfrobust.evaluation import evaluate

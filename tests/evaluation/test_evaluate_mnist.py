@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.evaluation import evaluate
 
 

@@ -6,7 +6,6 @@ from tfrobust.attacks import PGD
 from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.evaluation import build_attacks
 from tfrobust.evaluation import make_attack
-from tfrobust.evaluation.registry import with_eps
 
 EPS = 8 / 255
 # The FSR reference evaluation: PGD on CE with step 0.1*eps and no random start, C&W = PGD-30
@@ -36,16 +35,15 @@ def test_default_pgd_step_is_madrys():
 
 
 def test_a_named_configuration_survives_a_new_budget():
-    pgd100 = make_attack("pgd100", EPS, configs=PAPER)
-    other = with_eps(pgd100, 4 / 255, seed=1)
+    other = make_attack("pgd100", 4 / 255, seed=1, configs=PAPER)
     assert (other.name, other.steps, other.eps) == ("pgd100", 100, pytest.approx(4 / 255))
     assert other.step_size == pytest.approx(0.1 * 4 / 255)  # the fraction of eps is kept
-    assert with_eps(make_attack("pgd", EPS), 2 / 255).step_size == pytest.approx(
-        2.5 * 2 / 255 / 20)
-    custom = PGD(EPS, step_size=0.01, steps=7)  # not from the registry: absolute step kept
-    assert (with_eps(custom, 2 / 255).step_size, with_eps(custom, 2 / 255).steps) == (0.01, 7)
-    ensemble = with_eps(make_attack("ensemble", EPS, configs=PAPER), 4 / 255)
+    custom = PGD(EPS, step_size=0.01, steps=7, name="mine")  # an object: absolute step kept
+    again = custom.with_eps(2 / 255)
+    assert (again.name, again.eps, again.step_size, again.steps) == ("mine", 2 / 255, 0.01, 7)
+    ensemble = make_attack("ensemble", EPS, configs=PAPER).with_eps(4 / 255)
     assert ensemble.names == ["fgsm", "pgd", "pgd100", "cw"] and ensemble.eps == 4 / 255
+    assert ensemble.name == "ensemble"
 
 
 @pytest.mark.parametrize("name, configs, message", [

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tfrobust.attacks.ensemble import PerturbationBudgetError
 from tfrobust.attacks.fgsm import FGSM
+from tfrobust.attacks.protocol import PerturbationBudgetError
 from tfrobust.evaluation import SanityWarning
 from tfrobust.evaluation import evaluate
 from tfrobust.evaluation import sanity_checks

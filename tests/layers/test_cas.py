@@ -1,16 +1,15 @@
-"""CAS: channel reweighting by hand, the loss, saving, one adversarial fit step."""
+"""CAS: channel reweighting by hand, the loss, and the layer contract."""
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from tfrobust import attacks
-from tfrobust import objectives
+from tfrobust.architectures import cas_insert
+from tfrobust.labels import label_scope
 from tfrobust.layers import CAS
-from tfrobust.layers import cas_insert
-from tfrobust.layers import label_scope
-from tfrobust.training import adversarial
+
+from tests.test_case import run_layer_test
 
 CHANNELS, CLASSES = 5, 3
 
@@ -72,34 +71,14 @@ def test_training_without_labels_says_how_to_train():
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("kwargs", [{"channels": 0}, {"num_classes": 0}, {"beta": -1.0},
-                                    {"num_layers": 0}])
-def test_bad_arguments_are_rejected(kwargs):
-    with pytest.raises(ValueError, match="Received"):
-        CAS(**{"channels": CHANNELS, **kwargs})
-
-
-def _model():
-    keras.utils.set_random_seed(1)
-    inputs = keras.Input((4, 4, CHANNELS))
-    x = CAS(CHANNELS, num_classes=CLASSES, name="cas")(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(CLASSES)(x))
-
-
-def test_one_adversarial_fit_step_updates_every_weight():
-    """TF only: the same `add_loss` path as FSR's fit tests, which also run on JAX."""
-    model = _model()
-    robust = adversarial(model, objectives.PGDAT(),
-                         attacks.PGD(eps=0.1, step_size=0.05, steps=1))
-    robust.compile(optimizer=keras.optimizers.SGD(0.1))
-    before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
-    rng = np.random.default_rng(0)
-    x, y = rng.random((8, 4, 4, CHANNELS), dtype=np.float32), np.arange(8) % CLASSES
-    history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
-    for weight, old in zip(model.trainable_weights, before):
-        assert not np.allclose(ops.convert_to_numpy(weight), old), weight.path
-    assert history["layer_loss"][0] > 0
+def test_layer_contract(tmp_path):
+    """Config and `.keras` round trips, one adversarial fit step training every weight, and
+    bad arguments rejected."""
+    run_layer_test(
+        lambda **kwargs: CAS(**{"channels": CHANNELS, "num_classes": CLASSES, "name": "cas",
+                                **kwargs}),
+        (4, 4, CHANNELS), CLASSES, tmp_path,
+        bad_kwargs=[{"channels": 0}, {"num_classes": 0}, {"beta": -1.0}, {"num_layers": 0}])
 
 
 @pytest.mark.jax
@@ -111,16 +90,3 @@ def test_insert_defaults_to_the_last_stage_and_sets_k():
         2, 16, 1.0, "stage4_insert")
     with pytest.raises(ValueError, match="Received"):
         cas_insert("resnet18", 10, beta=-2.0)
-
-
-@pytest.mark.jax
-def test_saved_model_reloads_with_identical_outputs(tmp_path):
-    model = _model()
-    path = str(tmp_path / "cas.keras")
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    x = np.random.default_rng(0).random((2, 4, 4, CHANNELS), dtype=np.float32)
-    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)),
-                               ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6)
-    config = model.get_layer("cas").get_config()
-    assert CAS.from_config(config).get_config() == config

@@ -8,10 +8,13 @@ from keras import ops
 from tfrobust import architectures
 from tfrobust import attacks
 from tfrobust import objectives
+from tfrobust.architectures import fsr_insert
+from tfrobust.labels import label_scope
 from tfrobust.layers import FSR
-from tfrobust.layers import fsr_insert
-from tfrobust.layers import label_scope
 from tfrobust.training import adversarial
+
+from tests.test_case import run_layer_test
+from tests.test_case import tiny_classifier
 
 # hidden_channels == CHANNELS: one kernel shape, fewer JAX compilations.
 CHANNELS, CLASSES = 4, 3
@@ -216,68 +219,27 @@ def test_inference_adds_no_loss_and_training_without_labels_says_how_to_train():
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("kwargs", [
-    {"channels": 0}, {"num_classes": 1}, {"tau": 0.0}, {"tau": float("inf")},
-    {"lambda_sep": -1.0}, {"num_layers": 0}, {"separation": "yes"}, {"mask": "soft"},
-])
-def test_bad_arguments_are_rejected(kwargs):
-    kwargs = {"channels": CHANNELS, **kwargs}
-    with pytest.raises(ValueError, match="Received"):
-        FSR(**kwargs)
-
-
-@pytest.mark.jax
 def test_wrong_channel_count_is_rejected_at_build():
     with pytest.raises(ValueError, match="Received: input_shape"):
         FSR(8)(np.zeros((1, 4, 4, 3), "float32"))
 
 
-def _model(layer):
-    """The smallest classifier around `layer` (JAX compiles each fit step for seconds)."""
-    keras.utils.set_random_seed(1)
-    inputs = keras.Input((4, 4, CHANNELS))
-    x = keras.layers.GlobalAveragePooling2D()(layer(inputs))
-    return keras.Model(inputs, keras.layers.Dense(CLASSES)(x))
-
-
-def _assert_fit_updates_every_weight(layer, objective):
-    model = _model(layer)
-    robust = adversarial(model, objective, attacks.PGD(eps=0.1, step_size=0.05, steps=1))
-    robust.compile(optimizer=keras.optimizers.SGD(0.1))
-    before = [ops.convert_to_numpy(w).copy() for w in layer.trainable_weights]
-    rng = np.random.default_rng(0)
-    x, y = rng.random((8, 4, 4, CHANNELS), dtype=np.float32), _labels(8)
-    history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
-    assert len(before) == len(layer.trainable_weights) > 0
-    for weight, old in zip(layer.trainable_weights, before):
-        assert not np.allclose(ops.convert_to_numpy(weight), old), weight.path
-    assert np.isfinite(history["loss"][0]) and history["layer_loss"][0] > 0
-    return model
+BAD_KWARGS = [{"channels": 0}, {"num_classes": 1}, {"tau": 0.0}, {"tau": float("inf")},
+              {"lambda_sep": -1.0}, {"num_layers": 0}, {"separation": "yes"}, {"mask": "soft"}]
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("objective, mask", [(objectives.PGDAT(), "gumbel"),
-                                             (objectives.TRADES(), "binary")],
-                         ids=["pgdat-gumbel", "trades-binary"])
-def test_one_adversarial_fit_step_updates_every_weight(objective, mask):
-    # With the binary mask, S learns through the straight-through gradient.
-    _assert_fit_updates_every_weight(_layer(mask=mask), objective)
-
-
-@pytest.mark.jax
-def test_saved_model_reloads_with_identical_outputs(tmp_path):
-    model = _model(FSR(CHANNELS, num_classes=CLASSES, hidden_channels=4, tau=0.2,
-                       lambda_sep=0.5, num_layers=2, mask="binary", seed=3))
-    path = str(tmp_path / "fsr.keras")
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    x = np.random.default_rng(0).random((2, 4, 4, CHANNELS), dtype=np.float32)
-    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)),
-                               ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6)
-    layer = model.layers[1]
-    config = layer.get_config()
-    assert FSR.from_config(config).get_config() == config
-    assert reloaded.layers[1].get_config() == config
+@pytest.mark.parametrize("objective, kwargs", [
+    (objectives.PGDAT(), {"mask": "gumbel"}),
+    (objectives.TRADES(), {"mask": "binary", "tau": 0.2, "lambda_sep": 0.5, "num_layers": 2}),
+], ids=["pgdat-gumbel", "trades-binary"])
+def test_layer_contract(objective, kwargs, tmp_path):
+    """Config and `.keras` round trips, one adversarial fit step training every weight (with
+    the binary mask, S learns through the straight-through gradient), bad arguments."""
+    run_layer_test(
+        lambda **bad: FSR(**{"channels": CHANNELS, "num_classes": CLASSES, "hidden_channels": 4,
+                             "seed": 3, **kwargs, **bad}),
+        (4, 4, CHANNELS), CLASSES, tmp_path, objective=objective, bad_kwargs=BAD_KWARGS)
 
 
 @pytest.mark.jax
@@ -318,7 +280,7 @@ def test_fit_adds_equation_5_once_from_the_adversarial_pass(objective):
     noise), but its FSR loss does not count, as in the reference's training.
     """
     layer = _layer()
-    model = _model(layer)
+    model = tiny_classifier(layer, (4, 4, CHANNELS), CLASSES)
     robust = adversarial(model, objective, attacks.PGD(eps=0.1, step_size=0.05, steps=2, seed=1))
     robust.compile(optimizer=keras.optimizers.SGD(0.0))
     rng = np.random.default_rng(0)

@@ -8,8 +8,8 @@ from keras import ops
 from tfrobust import architectures
 from tfrobust import attacks
 from tfrobust import objectives
+from tfrobust.labels import label_scope
 from tfrobust.layers import GuidedDropout
-from tfrobust.layers import label_scope
 from tfrobust.layers import with_guided_dropout
 from tfrobust.training import adversarial
 
@@ -116,9 +116,9 @@ def test_aalp_step_uses_the_mask_of_the_true_labels_on_each_pass():
     robust = adversarial(model, objective, attacks.PGD(eps=0.1, step_size=0.05, steps=2, seed=1))
     robust.compile(optimizer=keras.optimizers.SGD(0.0))
     x, y = rng.random((8, 1, 1, 6)).astype("float32"), rng.integers(0, 3, 8)
-    seed = ops.convert_to_numpy(robust.attack_seed_generator.state).copy()
+    seed = ops.convert_to_numpy(robust.attack.seed_generator.state).copy()
     history = robust.fit(x, y, batch_size=8, verbose=0, shuffle=False).history
-    robust.attack_seed_generator.state.assign(seed)
+    robust.attack.seed_generator.state.assign(seed)
     x_adv = ops.convert_to_numpy(robust.generate(ops.convert_to_tensor(x),
                                                  ops.convert_to_tensor(y.astype("int32")))[0])
     z_clean = _masked_logits(x.reshape(8, 6), y, kernel, bias)

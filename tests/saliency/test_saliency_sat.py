@@ -13,8 +13,8 @@ from tfrobust import objectives
 from tfrobust import saliency
 from tfrobust.attacks.saliency_init import SaliencyPGD
 from tfrobust.attacks.saliency_init import binarize
-from tfrobust.saliency import sat
 from tfrobust.training import adversarial
+from tfrobust.training import backup
 
 
 def small_cnn(seed=0):
@@ -81,10 +81,12 @@ def small_cnn_1x2():
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("constructor, maps_in_data", [(sat.pgd_sat, False), (sat.trades_sat, True)])
-def test_fit_follows_the_schedule_with_online_or_dataset_saliency(constructor, maps_in_data):
+@pytest.mark.parametrize("objective, maps_in_data", [(objectives.PGDAT(), False),  # PGD-SAT
+                                                     (objectives.TRADES(), True)])  # TRADES-SAT
+def test_fit_follows_the_schedule_with_online_or_dataset_saliency(objective, maps_in_data):
     model = small_cnn()
-    robust = constructor(model, eps=0.1, step_size=0.05, steps=2, alpha=0.5, seed=0)
+    attack = SaliencyPGD(eps=0.1, step_size=0.05, steps=2, alpha=0.5, seed=0)
+    robust = adversarial(model, objective, attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.1))
     x, y = batch()
     inputs = saliency.with_saliency(x, saliency.mask_to_saliency(x[..., 0] > 0.5)) if maps_in_data else x
@@ -93,6 +95,53 @@ def test_fit_follows_the_schedule_with_online_or_dataset_saliency(constructor, m
     assert float(robust.attack.random_fraction.value) == pytest.approx(0.25)  # last epoch: t = 2
     assert np.isfinite(history["loss"]).all() and "adv_accuracy" in history
     assert not np.allclose(ops.convert_to_numpy(model.trainable_weights[0]), before[0])
+
+
+@pytest.mark.jax
+def test_the_compiled_train_step_starts_from_alpha_to_the_epoch():
+    """Plain SAT, maps s = +1: epoch 0 starts from noise, later ones (alpha^t ~ 0) from x - eps.
+
+    The weights do not move (learning rate 0), so each epoch's loss is that of
+    its adversarial examples: the schedule reached the compiled step.
+    """
+    model = small_cnn()
+    x, y = batch()
+    x = 0.2 + 0.6 * x  # away from the box, so x - eps is not clipped
+    attack = SaliencyPGD(eps=0.1, steps=0, alpha=1e-6, seed=0)
+    robust = adversarial(model, objectives.PGDAT(), attack)
+    robust.compile(optimizer=keras.optimizers.SGD(0.0))
+    maps = np.ones_like(x)
+    history = robust.fit(saliency.with_saliency(x, maps), y, batch_size=len(x), epochs=3,
+                         shuffle=False, verbose=0).history
+    from_saliency = float(ops.mean(keras.losses.sparse_categorical_crossentropy(
+        y, model(x - 0.1), from_logits=True)))
+    assert history["loss"][1] == pytest.approx(from_saliency, rel=1e-5)
+    assert history["loss"][2] == pytest.approx(from_saliency, rel=1e-5)
+    assert history["loss"][0] != pytest.approx(from_saliency, rel=1e-3)
+    assert float(robust.attack.random_fraction.value) == pytest.approx(1e-12)
+
+
+@pytest.mark.jax
+def test_a_resumed_run_restores_alpha_t_and_equals_an_uninterrupted_one(tmp_path):
+    x, y = batch()
+
+    def run(folder, epochs):
+        robust = adversarial(small_cnn(), objectives.PGDAT(),
+                             SaliencyPGD(eps=0.1, step_size=0.05, steps=1, alpha=0.5, seed=0))
+        robust.compile(optimizer=keras.optimizers.SGD(0.1))
+        done = backup.restore(robust, folder)
+        fraction = float(robust.attack.random_fraction.value)
+        robust.fit(x, y, batch_size=8, epochs=epochs, initial_epoch=done, shuffle=False,
+                   verbose=0, callbacks=[backup.EpochBackup(folder)])
+        return robust, fraction
+
+    straight, _ = run(tmp_path / "straight", 3)
+    run(tmp_path / "killed", 2)
+    resumed, restored_fraction = run(tmp_path / "killed", 3)
+    assert restored_fraction == pytest.approx(0.5)  # saved after epoch t = 1; a new attack has 1
+    for a, b in zip(straight.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert float(resumed.attack.random_fraction.value) == pytest.approx(0.25)
 
 
 def test_arguments_and_missing_saliency_are_rejected():
@@ -105,11 +154,6 @@ def test_arguments_and_missing_saliency_are_rejected():
     x, y = batch(2)
     with pytest.raises(ValueError, match="pass maps with the data"):
         SaliencyPGD(eps=0.1, saliency=None)(small_cnn(), x, y)
-    # The plain AdversarialModel does not track alpha^t: a compiled JAX step would freeze it.
-    robust = adversarial(small_cnn(), objectives.PGDAT(), SaliencyPGD(eps=0.1, steps=1))
-    robust.compile(optimizer="sgd")
-    with pytest.raises(ValueError, match="random fraction"):
-        robust.fit(x, y, epochs=1, verbose=0, callbacks=[sat.SATSchedule(robust.attack)])
 
 
 # A fresh process: the failure this guards against is a native abort (heap
@@ -117,10 +161,12 @@ def test_arguments_and_missing_saliency_are_rejected():
 # ResNet projection shortcut, at 64x64), which would kill the test session.
 SAT_64 = r"""
 import numpy as np
-from tfrobust import architectures
-from tfrobust.saliency import sat
+from tfrobust import architectures, objectives
+from tfrobust.attacks.saliency_init import SaliencyPGD
+from tfrobust.training import adversarial
 model = architectures.get("resnet18", num_classes=10, input_shape=(64, 64, 3), width=0.125)
-robust = sat.pgd_sat(model, eps=3 / 255, step_size=1.2 / 255, steps=2, seed=0)
+robust = adversarial(model, objectives.PGDAT(),
+                     SaliencyPGD(eps=3 / 255, step_size=1.2 / 255, steps=2, seed=0))
 robust.compile(optimizer="sgd")
 x = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
 history = robust.fit(x, np.array([0, 1]), batch_size=2, epochs=1, verbose=0).history

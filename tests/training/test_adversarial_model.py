@@ -74,7 +74,7 @@ class LabelPenalty(keras.layers.Layer):
 
     def call(self, x, training=False):
         if training:
-            from tfrobust.layers import current_labels
+            from tfrobust.labels import current_labels
 
             self.add_loss(ops.mean(ops.cast(current_labels(), "float32")) + 5.0)
         return x

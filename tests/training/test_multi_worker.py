@@ -37,7 +37,7 @@ context.context().configure_coordination_service(
 
 SCRIPT = r"""
 import json, os, sys
-from tfrobust.training.strategy import make_strategy, resolve_strategy_name
+from tfrobust.backend import make_strategy, resolve_strategy_name
 strategy = make_strategy("auto")  # before any other TensorFlow op
 import keras
 import numpy as np

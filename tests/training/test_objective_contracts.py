@@ -150,11 +150,11 @@ def test_one_training_steps_loss_equals_a_hand_computation(objective_class):
     robust = adversarial(model, objective, attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.0))  # the weights stay as they are
     x, y = batch()
-    seed_state = None if attack is None else numpy_of(robust.attack_seed_generator.state).copy()
+    seed_state = None if attack is None else numpy_of(robust.attack.seed_generator.state).copy()
     history = robust.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False).history
     x_adv = x
     if attack is not None:  # replay the step's random start to get its adversarial examples
-        robust.attack_seed_generator.state.assign(seed_state)
+        robust.attack.seed_generator.state.assign(seed_state)
         x_adv = numpy_of(robust.generate(ops.convert_to_tensor(x),
                                          ops.convert_to_tensor(y.astype("int32")))[0])
     expected = hand_loss(objective, logits(model, x), logits(model, x_adv), y)

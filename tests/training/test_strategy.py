@@ -9,9 +9,9 @@ import json
 import keras
 import pytest
 
-from tfrobust.training.strategy import STRATEGIES
-from tfrobust.training.strategy import make_strategy
-from tfrobust.training.strategy import resolve_strategy_name
+from tfrobust.backend.strategy import STRATEGIES
+from tfrobust.backend.strategy import make_strategy
+from tfrobust.backend.strategy import resolve_strategy_name
 
 
 def tf_config(workers, chief=0):

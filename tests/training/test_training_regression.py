@@ -14,7 +14,7 @@ from keras import ops
 from tfrobust import attacks
 from tfrobust import data
 from tfrobust import objectives
-from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.training import adversarial
 
 EPS, EPOCHS, BATCH = 0.1, 5, 50

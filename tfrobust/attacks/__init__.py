@@ -38,8 +38,8 @@ from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.random_target import RandomTargetPGD
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.ensemble import Ensemble
-from tfrobust.attacks.ensemble import PerturbationBudgetError
 from tfrobust.attacks.fab import FABT
+from tfrobust.attacks.protocol import PerturbationBudgetError
 from tfrobust.attacks.square import Square
 
 __all__ = ["APGD", "APGDT", "Attack", "EOTPGD", "FGSM", "JointLossPGD", "PGD",

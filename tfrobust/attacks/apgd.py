@@ -13,12 +13,12 @@ On halving, the attack restarts from the best point found so far.
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.argument_validation import check_int
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks import selection
 from tfrobust.attacks.base import Attack
 from tfrobust.attacks.eot import expected_loss
-from tfrobust.attacks.pgd import check_positive_int
 
 import keras
 
@@ -169,11 +169,11 @@ class APGD(Attack):
     """
 
     def __init__(self, eps=8 / 255, norm="linf", steps=100, restarts=1, loss="ce",
-                 targeted=False, seed=None, eot_samples=1):
-        super().__init__(eps, norm=norm, seed=seed)
-        self.eot_samples = check_positive_int("eot_samples", eot_samples)
-        self.steps = check_positive_int("steps", steps)
-        self.restarts = check_positive_int("restarts", restarts)
+                 targeted=False, seed=None, eot_samples=1, **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
+        self.eot_samples = check_int("eot_samples", eot_samples)
+        self.steps = check_int("steps", steps)
+        self.restarts = check_int("restarts", restarts)
         self.loss_fn = losses.get(loss, targeted)
         self.loss = loss
         self.targeted = bool(targeted)
@@ -219,20 +219,18 @@ class APGDT(Attack):
     """
 
     def __init__(self, eps=8 / 255, norm="linf", steps=100, restarts=1,
-                 n_target_classes=9, seed=None):
-        super().__init__(eps, norm=norm, seed=seed)
-        self.steps = check_positive_int("steps", steps)
-        self.restarts = check_positive_int("restarts", restarts)
-        self.n_target_classes = check_positive_int("n_target_classes", n_target_classes)
+                 n_target_classes=9, seed=None, **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
+        self.steps = check_int("steps", steps)
+        self.restarts = check_int("restarts", restarts)
+        self.n_target_classes = check_int("n_target_classes", n_target_classes)
 
     def perturb(self, forward, x, y):
         logits = forward(x)
         k = logits.shape[-1]
-        if k is not None and k < self.n_target_classes + 1:
-            raise ValueError(
-                f"`n_target_classes` must be below the number of classes ({k}). "
-                f"Received: n_target_classes={self.n_target_classes}"
-            )
+        if k is not None:
+            check_int("n_target_classes", self.n_target_classes, maximum=k - 1,
+                      hint=f" (below the number of classes, {k})")
         # Column j holds the (j + 2)-th highest clean logit's class.
         targets = ops.top_k(logits, self.n_target_classes + 1)[1][:, 1:]
         targets = ops.cast(targets, y.dtype)

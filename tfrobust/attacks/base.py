@@ -9,7 +9,6 @@ compiles it once per model with `tfrobust.backend.compile_model_fn`.
 """
 
 import copy
-import math
 import weakref
 
 import keras
@@ -17,23 +16,10 @@ import numpy as np
 
 from tfrobust import backend
 from tfrobust import validation
+from tfrobust.argument_validation import NORMS
+from tfrobust.argument_validation import check_eps
+from tfrobust.argument_validation import check_number
 from tfrobust.attacks import batching
-
-NORMS = ("linf", "l2")
-
-
-def check_eps(eps, norm):
-    """Reject budgets outside the [0, 1] pixel scale with a message saying why."""
-    if norm not in NORMS:
-        raise ValueError(f"`norm` must be one of {NORMS}. Received: norm={norm!r}")
-    if not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
-        raise ValueError(f"`eps` must be a finite number >= 0. Received: eps={eps!r}")
-    if norm == "linf" and eps > 1:
-        raise ValueError(
-            "`eps` is in the [0, 1] pixel scale (8/255, not 8); an L-inf budget "
-            f"above 1 means nothing. Received: eps={eps!r}"
-        )
-    return float(eps)
 
 
 class Attack:
@@ -43,12 +29,24 @@ class Attack:
         eps: perturbation budget in the [0, 1] pixel scale.
         norm: `"linf"` or `"l2"`.
         seed: integer seed of the attack's `keras.random.SeedGenerator`.
+        name: the attack's name in reports (default: its class name in
+            lower case; `tfrobust.evaluation.make_attack` passes the name
+            it was asked for).
+
+    `get_config()` returns the settings, without `seed` and `name`, and
+    `from_config(config)` builds an attack from them, as Keras layers do.
     """
 
-    def __init__(self, eps, norm="linf", seed=None):
-        self.norm = norm
+    norms = NORMS  # the norms a subclass supports
+
+    def __init__(self, eps, norm="linf", seed=None, name=None):
         self.eps = check_eps(eps, norm)
+        if norm not in self.norms:
+            raise ValueError(f"{type(self).__name__} supports `norm` in {self.norms}. "
+                             f"Received: norm={norm!r}")
+        self.norm = norm
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.name = name or type(self).__name__.lower()
         self._compiled = weakref.WeakKeyDictionary()
 
     def perturb(self, forward, x, y):
@@ -92,8 +90,7 @@ class Attack:
         It shares this attack's seed generator; a budget warm-up
         (`training.EpsilonWarmup`) trains with such copies.
         """
-        if not 0 < fraction <= 1:
-            raise ValueError(f"`fraction` must be in (0, 1]. Received: fraction={fraction!r}")
+        check_number("fraction", fraction, minimum=0, maximum=1, exclusive_minimum=True)
         clone = copy.copy(self)
         clone.eps = self.eps * fraction
         if getattr(self, "step_size", None) is not None:
@@ -101,8 +98,31 @@ class Attack:
         clone._compiled = weakref.WeakKeyDictionary()
         return clone
 
+    def training_callbacks(self):
+        """Keras callbacks that `AdversarialModel.fit` adds when training against this attack.
+
+        None by default. An attack whose state follows the training epochs
+        (SAT's alpha^t, `saliency_init.SATSchedule`) returns the callback that
+        sets it, so no training run can leave it unscheduled.
+        """
+        return []
+
+    def with_eps(self, eps, seed=None):
+        """A new attack with this one's settings and name at budget `eps`, seeded by `seed`.
+
+        Settings are kept as they are, absolute step sizes included; the
+        registry (`tfrobust.evaluation.make_attack`) rebuilds attacks whose
+        step is a fraction of the budget.
+        """
+        return type(self).from_config(
+            {**self.get_config(), "eps": eps, "seed": seed, "name": self.name})
+
     def get_config(self):
         return {"eps": self.eps, "norm": self.norm}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -1,75 +1,20 @@
 """Worst-case ensemble of attacks: a point is robust only if it survives them all.
 
 The attacks run in order, each only on the points the model still classifies
-correctly, and the model is re-queried on every adversarial example: an
-attack's own claim of success is never trusted, and an example outside the
-threat model (out of [0, 1] or of the eps-ball) is an error, not a warning.
+correctly, and the model is re-queried on every adversarial example
+(`tfrobust.attacks.protocol`): an attack's own claim of success is never
+trusted, and an example outside the threat model (out of [0, 1] or of the
+eps-ball) is an error, not a warning.
 """
 
 import dataclasses
 import time
 
-import keras
 import numpy as np
 
 from tfrobust import validation
-
-# Slack for float32 rounding of `x + eps` (a few ulps at 1.0).
-BUDGET_ATOL = 1e-6
-
-
-class PerturbationBudgetError(AssertionError):
-    """An attack returned images outside [0, 1] or outside its eps-ball."""
-
-
-def perturbation_norms(x, x_adv, norm):
-    """Per-example L-inf or L2 norm of `x_adv - x` (NumPy, float64)."""
-    delta = (np.asarray(x_adv, "float64") - np.asarray(x, "float64")).reshape(len(x), -1)
-    if norm == "linf":
-        return np.abs(delta).max(axis=1) if delta.size else np.zeros(len(x))
-    return np.sqrt((delta**2).sum(axis=1))
-
-
-def assert_in_budget(x, x_adv, eps, norm, name="attack", atol=BUDGET_ATOL):
-    """Raise `PerturbationBudgetError` unless every `x_adv` is a valid image in the ball.
-
-    Returns the per-example perturbation norms.
-    """
-    x_adv = np.asarray(x_adv)
-    if x_adv.shape != np.shape(x):
-        raise PerturbationBudgetError(
-            f"{name} returned a batch of shape {x_adv.shape}; expected {np.shape(x)}"
-        )
-    if not np.all(np.isfinite(x_adv)):
-        raise PerturbationBudgetError(f"{name} returned non-finite values")
-    lo, hi = float(x_adv.min(initial=0.0)), float(x_adv.max(initial=1.0))
-    if lo < 0.0 or hi > 1.0:
-        raise PerturbationBudgetError(
-            f"{name} returned values in [{lo:g}, {hi:g}], outside the image box [0, 1]"
-        )
-    norms = perturbation_norms(x, x_adv, norm)
-    limit = eps + atol + (1e-5 * eps if norm == "l2" else 0.0)
-    over = norms > limit
-    if over.any():
-        raise PerturbationBudgetError(
-            f"{name}: {int(over.sum())} of {len(norms)} examples exceed the {norm} budget "
-            f"eps={eps:g} (largest norm {norms.max():g})"
-        )
-    return norms
-
-
-def predict_labels(model, x, batch_size=256):
-    """The model's predicted classes on `x`, in batches, inference mode."""
-    out = []
-    for start in range(0, len(x), batch_size):
-        logits = model(keras.ops.convert_to_tensor(x[start:start + batch_size]), training=False)
-        out.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=-1))
-    return np.concatenate(out) if out else np.zeros((0,), "int64")
-
-
-def attack_name(attack):
-    """A short name: the attack's `name` attribute, else its class name in lower case."""
-    return getattr(attack, "name", None) or type(attack).__name__.lower()
+from tfrobust.attacks.protocol import attack_still_robust
+from tfrobust.attacks.protocol import predict_labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,10 +53,10 @@ class Ensemble:
 
     Args:
         attacks: attacks sharing one threat model (`eps`, `norm`), each a
-            callable `attack(model, x, y) -> x_adv`.
-        names: optional names for the report (default: `attack.name` or the
-            lower-cased class name).
+            callable `attack(model, x, y) -> x_adv` with a `name`.
+        names: optional names for the report (default: each attack's `name`).
         batch_size: batch size of the re-queries of the model.
+        name: the ensemble's name (default: its class name in lower case).
 
     Example:
         >>> ens = Ensemble([PGD(eps=8 / 255), Square(eps=8 / 255)])  # doctest: +SKIP
@@ -119,7 +64,7 @@ class Ensemble:
         >>> report.robust_accuracy  # doctest: +SKIP
     """
 
-    def __init__(self, attacks, names=None, batch_size=256):
+    def __init__(self, attacks, names=None, batch_size=256, name=None):
         attacks = list(attacks)
         if not attacks:
             raise ValueError("`attacks` must hold at least one attack. Received: []")
@@ -129,7 +74,7 @@ class Ensemble:
                 "All attacks of an ensemble must share one threat model. "
                 f"Received: {sorted(threat)}"
             )
-        names = [attack_name(a) for a in attacks] if names is None else list(names)
+        names = [a.name for a in attacks] if names is None else list(names)
         if len(names) != len(attacks):
             raise ValueError(
                 f"Expected one name per attack ({len(attacks)}). Received: names={names!r}"
@@ -139,6 +84,7 @@ class Ensemble:
         self.norm = attacks[0].norm
         self.eps = float(attacks[0].eps)
         self.batch_size = int(batch_size)
+        self.name = name or type(self).__name__.lower()
 
     def stages(self, model, x, y):
         """The `(name, attack)` pairs to run; subclasses may build them per model."""
@@ -161,19 +107,13 @@ class Ensemble:
         x_adv = x.copy()
         reports = []
         for name, attack in self.stages(model, x, y):
-            idx = np.flatnonzero(robust)
             start = time.perf_counter()
-            fooled = np.zeros(0, bool)
-            if idx.size:
-                candidate = np.asarray(keras.ops.convert_to_numpy(
-                    attack(model, x[idx], y[idx].astype("int32"))))
-                assert_in_budget(x[idx], candidate, self.eps, self.norm, name=name)
-                fooled = predict_labels(model, candidate, self.batch_size) != y[idx]
-                x_adv[idx[fooled]] = candidate[fooled]
-                robust[idx[fooled]] = False
+            attempt = attack_still_robust(model, attack, x, y, robust, self.batch_size, name)
+            robust = attempt.robust
+            x_adv[attempt.index[attempt.fooled]] = attempt.x_adv[attempt.fooled]
             reports.append(StageReport(
-                name=name, n_attacked=int(idx.size), n_fooled=int(fooled.sum()),
-                robust_accuracy=float(robust.mean()),
+                name=name, n_attacked=int(attempt.index.size),
+                n_fooled=int(attempt.fooled.sum()), robust_accuracy=float(robust.mean()),
                 seconds=time.perf_counter() - start,
             ))
         report = EnsembleReport(
@@ -185,6 +125,11 @@ class Ensemble:
 
     def __call__(self, model, x, y):
         return self.run(model, x, y)[0]
+
+    def with_eps(self, eps, seed=None):
+        """The same ensemble at budget `eps`: each attack's `with_eps(eps, seed)`."""
+        return Ensemble([a.with_eps(eps, seed) for a in self.attacks], names=self.names,
+                        batch_size=self.batch_size, name=self.name)
 
     def get_config(self):
         return {"eps": self.eps, "norm": self.norm,

@@ -15,8 +15,8 @@ sees the same draw; `tfrobust.evaluation` refuses a randomised model there.
 
 from keras import ops
 
+from tfrobust.argument_validation import check_int
 from tfrobust.attacks.pgd import PGD
-from tfrobust.attacks.pgd import check_positive_int
 
 
 def expected_loss(forward, z, loss_fn, samples):
@@ -48,7 +48,7 @@ class EOTPGD(PGD):
 
     def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, samples=20, **kwargs):
         super().__init__(eps, step_size=step_size, steps=steps, **kwargs)
-        self.samples = check_positive_int("samples", samples)
+        self.samples = check_int("samples", samples)
 
     def logits_and_loss(self, forward, z, y):
         return expected_loss(forward, z, lambda logits: self.loss_fn(logits, y), self.samples)

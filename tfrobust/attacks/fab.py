@@ -14,6 +14,7 @@ this for each of the 9 classes ranked highest after the prediction.
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.argument_validation import check_int
 from tfrobust.attacks.base import Attack
 
 _BISECTIONS = 30  # halvings of [0, 1] in the hyperplane projection (below float32 precision)
@@ -108,13 +109,10 @@ class FABT(Attack):
     """
 
     def __init__(self, eps, norm="linf", steps=100, n_target_classes=9, alpha_max=0.1,
-                 eta=1.05, beta=0.9, seed=None):
-        super().__init__(eps, norm=norm, seed=seed)
-        for name, value in (("steps", steps), ("n_target_classes", n_target_classes)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an int >= 1. Received: {name}={value!r}")
-        self.steps = steps
-        self.n_target_classes = n_target_classes
+                 eta=1.05, beta=0.9, seed=None, **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
+        self.steps = check_int("steps", steps)
+        self.n_target_classes = check_int("n_target_classes", n_target_classes)
         self.alpha_max, self.eta, self.beta = float(alpha_max), float(eta), float(beta)
 
     def _run_target(self, forward, x, y, target):
@@ -164,11 +162,9 @@ class FABT(Attack):
     def perturb(self, forward, x, y):
         logits = forward(x)
         k = logits.shape[-1]
-        if k is not None and k < self.n_target_classes + 1:
-            raise ValueError(
-                f"`n_target_classes` must be below the number of classes ({k}). "
-                f"Received: n_target_classes={self.n_target_classes}"
-            )
+        if k is not None:
+            check_int("n_target_classes", self.n_target_classes, maximum=k - 1,
+                      hint=f" (below the number of classes, {k})")
         targets = ops.cast(ops.top_k(logits, self.n_target_classes + 1)[1][:, 1:], y.dtype)
         n = ops.shape(x)[0]
 

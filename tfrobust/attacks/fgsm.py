@@ -16,13 +16,17 @@ class FGSM(Attack):
         random_start: start from a uniform point in the eps-ball (FGSM-RS).
         step_size: step length; Wong et al. use 1.25 * eps with random start.
         seed: seed of the random start.
+        norm: `"linf"`, the only norm of FGSM (`get_config` records it).
 
     Example:
         >>> x_adv = FGSM(eps=8 / 255)(model, x, y)  # doctest: +SKIP
     """
 
-    def __init__(self, eps, random_start=False, step_size=None, seed=None):
-        super().__init__(eps, norm="linf", seed=seed)
+    norms = ("linf",)
+
+    def __init__(self, eps, random_start=False, step_size=None, seed=None, norm="linf",
+                 **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.random_start = random_start
         self.step_size = self.eps if step_size is None else float(step_size)
         self.loss_fn = cross_entropy

@@ -25,6 +25,8 @@ JointLossPGD(...))`, as CIFS's reference trains). Without such layers, or with
 """
 
 
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_number
 from tfrobust.attacks.pgd import PGD
 from tfrobust.layers.auxiliary_logits import auxiliary_logits_scope
 
@@ -52,15 +54,13 @@ class JointLossPGD(PGD):
     """
 
     def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, beta=2.0, norm="linf",
-                 restarts=1, loss="ce", random_start=True, seed=None, unroll=None):
-        if loss not in ("ce", "cw"):
-            raise ValueError(f"`loss` must be 'ce' or 'cw'. Received: loss={loss!r}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
-            raise ValueError(f"`beta` must be a number >= 0. Received: beta={beta!r}")
+                 restarts=1, loss="ce", random_start=True, seed=None, unroll=None, **kwargs):
+        check_choice("loss", loss, ("ce", "cw"))
+        beta = check_number("beta", beta, minimum=0)
         super().__init__(eps, step_size=step_size, steps=steps, norm=norm, restarts=restarts,
                          loss=loss, random_start=random_start, targeted=False, seed=seed,
-                         unroll=unroll)
-        self.beta = float(beta)
+                         unroll=unroll, **kwargs)
+        self.beta = beta
 
     def logits_and_loss(self, forward, z, y):
         """`(final logits, per-example joint loss)` of `forward` at `z`."""

@@ -8,6 +8,8 @@ are already signed so that ascending them moves towards the target class.
 import keras
 from keras import ops
 
+from tfrobust.argument_validation import check_choice
+
 # Added to the DLR denominator so that tied top logits do not divide by zero
 # (Croce & Hein 2020 use the same constant).
 DLR_EPS = 1e-12
@@ -93,6 +95,5 @@ def get(name, targeted=False):
 
     With `targeted=True`, `labels` are the target classes.
     """
-    if name not in _LOSSES:
-        raise ValueError(f"`loss` must be one of {LOSSES}. Received: loss={name!r}")
+    check_choice("loss", name, LOSSES)
     return _LOSSES[name][1 if targeted else 0]

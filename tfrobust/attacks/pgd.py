@@ -6,17 +6,14 @@ import keras
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
 from tfrobust.attacks import loops
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks import selection
 from tfrobust.attacks.base import Attack
-
-
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
-    return value
 
 
 # TRADES's and MART's reference code start their training attack at
@@ -82,16 +79,13 @@ class PGD(Attack):
     """
 
     def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, norm="linf",
-                 restarts=1, loss="ce", random_start=True, targeted=False, seed=None, unroll=None):
-        super().__init__(eps, norm=norm, seed=seed)
-        if not isinstance(step_size, (int, float)) or not step_size > 0:
-            raise ValueError(f"`step_size` must be a number > 0. Received: step_size={step_size!r}")
-        self.step_size = float(step_size)
-        self.steps = check_positive_int("steps", steps)
-        self.restarts = check_positive_int("restarts", restarts)
-        if random_start not in STARTS:
-            raise ValueError(f"`random_start` must be one of {STARTS}. "
-                             f"Received: random_start={random_start!r}")
+                 restarts=1, loss="ce", random_start=True, targeted=False, seed=None, unroll=None,
+                 **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
+        self.step_size = check_number("step_size", step_size, minimum=0, exclusive_minimum=True)
+        self.steps = check_int("steps", steps)
+        self.restarts = check_int("restarts", restarts)
+        check_choice("random_start", random_start, STARTS)
         if restarts > 1 and not random_start:
             raise ValueError(
                 "Restarts without a random start repeat the same deterministic run. "

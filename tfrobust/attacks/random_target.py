@@ -12,6 +12,8 @@ recipe name `pgd_random_target`) and in evaluation (registry name
 import keras
 from keras import ops
 
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
 from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.pgd import uniform_ball
 
@@ -86,19 +88,15 @@ class RandomTargetPGD(PGD):
 
     def __init__(self, eps=16 / 255, step_size=1 / 255, steps=30, norm="linf",
                  prob_start_from_clean=0.0, loss="ce", num_classes=None, seed=None,
-                 unroll=None):
-        if isinstance(prob_start_from_clean, bool) or not isinstance(
-                prob_start_from_clean, (int, float)) or not 0 <= prob_start_from_clean <= 1:
-            raise ValueError("`prob_start_from_clean` must be a number in [0, 1]. "
-                             f"Received: prob_start_from_clean={prob_start_from_clean!r}")
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(
-                num_classes, int) or num_classes < 2):
-            raise ValueError("`num_classes` must be an integer >= 2 (a wrong class must exist). "
-                             f"Received: num_classes={num_classes!r}")
+                 unroll=None, **kwargs):
+        prob_start_from_clean = check_number("prob_start_from_clean", prob_start_from_clean,
+                                             minimum=0, maximum=1)
+        num_classes = check_int("num_classes", num_classes, minimum=2, allow_none=True,
+                                hint=" (a wrong class must exist)")
         super().__init__(eps, step_size=step_size, steps=steps, norm=norm, restarts=1,
                          loss=loss, random_start=prob_start_from_clean < 1, targeted=True,
-                         seed=seed, unroll=unroll)
-        self.prob_start_from_clean = float(prob_start_from_clean)
+                         seed=seed, unroll=unroll, **kwargs)
+        self.prob_start_from_clean = prob_start_from_clean
         self.num_classes = num_classes
 
     def with_loss(self, loss_fn):

@@ -1,4 +1,4 @@
-"""SAT's saliency initialisation, and PGD started from it (Mangla et al. 2020).
+"""SAT (Mangla et al. 2020): saliency-initialised PGD and its alpha^t schedule.
 
 For a binary classifier the smallest perturbation that flips the label points
 along minus the saliency map (the input gradient of the true logit); SAT
@@ -10,20 +10,31 @@ otherwise the negative thresholded saliency, all scaled to eps:
     delta[i] = eps * z[i]     with probability alpha^t,  z[i] in {-1, +1}
     delta[i] = -eps * s[i]    otherwise,                 s = threshold(saliency) in {-1, +1}
 
-With `steps=0` that start is the training example (the paper's plain SAT);
-with steps it seeds PGD (PGD-SAT, and TRADES-SAT with the TRADES objective;
-see `tfrobust.saliency.sat` for the constructors and the alpha^t schedule).
+In our API SAT is not an objective but this attack, `SaliencyPGD`, paired
+with an existing objective: PGD-SAT is `PGDAT` with it, TRADES-SAT is
+`TRADES` with it (the attack then ascends TRADES's KL term), plain SAT is
+`PGDAT` with `steps=0` (the start is the training example). The schedule is
+`SATSchedule`, a callback that the attack hands to `AdversarialModel.fit`
+(`Attack.training_callbacks`), so any model trained against it follows
+alpha^t.
 
 Where the map comes from: the paper's tables use maps fixed before training,
 weak saliency from bounding boxes or segmentation masks (Tiny-ImageNet,
 Flower-17) or the maps of a fixed pretrained model (CIFAR-100: GBP,
 SmoothGrad, Guided Grad-CAM++, Integrated Gradients of a standard or
-adversarially trained ResNet-10). Those travel with the data
-(`{"image": x, "saliency": s}`; in a recipe, `saliency: {source: model}` or
-`{source: files}`, with `saliency=None` here so that a batch without maps is
-an error). `saliency="gradient"` (the default) instead computes, at every
+adversarially trained ResNet-10), which `saliency.precompute` (or, cached for
+a dataset, `saliency.cache.cached_maps`) computes once. Those travel with the
+data (`{"image": x, "saliency": s}`; in a recipe, `saliency: {source: model}`
+or `{source: files}`, with `saliency=None` here so that a batch without maps
+is an error). `saliency="gradient"` (the default) instead computes, at every
 step, the input gradient of the model being trained: an online variant of
 ours, not what the paper's tables use (a recipe's `saliency: {source: online}`).
+
+    >>> maps = saliency.precompute("smoothgrad", standard_model, x, y)  # doctest: +SKIP
+    >>> attack = SaliencyPGD(eps=8 / 255, steps=5, saliency=None)  # doctest: +SKIP
+    >>> robust = tfrobust.adversarial(model, objectives.PGDAT(), attack)  # doctest: +SKIP
+    >>> robust.compile(optimizer="adam")  # doctest: +SKIP
+    >>> robust.fit(saliency.with_saliency(x, maps), y, epochs=10)  # doctest: +SKIP
 """
 
 import keras
@@ -32,6 +43,8 @@ from keras import ops
 
 from tfrobust import backend
 from tfrobust import validation
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
 from tfrobust.attacks import loops
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
@@ -94,6 +107,25 @@ def online_saliency(name, seed):
     return methods[name]
 
 
+class SATSchedule(keras.callbacks.Callback):
+    """Sets `attack.random_fraction` to alpha^epoch when each epoch begins.
+
+    `SaliencyPGD.training_callbacks` returns it, so `AdversarialModel.fit`
+    adds it by itself; a resumed run (`initial_epoch=t`) starts at alpha^t.
+
+    Args:
+        attack: a `SaliencyPGD` (its `with_loss` and `scaled` copies share
+            the variable).
+    """
+
+    def __init__(self, attack):
+        super().__init__()
+        self.attack = attack
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.attack.set_epoch(int(epoch))
+
+
 class SaliencyPGD(Attack):
     """PGD from SAT's saliency initialisation (L-inf).
 
@@ -116,10 +148,12 @@ class SaliencyPGD(Attack):
         loss: PGD's loss, `"ce"`, `"cw"` or `"dlr"` (objectives like TRADES
             replace it through `with_loss`).
         seed: seed of the initialisation noise.
+        norm: `"linf"`, its only norm (`get_config` records it).
 
     Attributes:
         random_fraction: the non-trainable variable holding alpha^t;
-            `set_epoch(t)` (or the `SATSchedule` callback) updates it.
+            `set_epoch(t)` updates it, and in `fit` the `SATSchedule` callback
+            does (`training_callbacks`).
 
     Example:
         >>> attack = SaliencyPGD(eps=8 / 255, steps=5, alpha=0.9)  # doctest: +SKIP
@@ -130,20 +164,16 @@ class SaliencyPGD(Attack):
         Mangla et al., "On Saliency Maps and Adversarial Robustness", ECML-PKDD 2020.
     """
 
+    norms = ("linf",)
+
     def __init__(self, eps=8 / 255, step_size=2 / 255, steps=10, alpha=0.9,
-                 saliency="gradient", threshold=None, loss="ce", seed=None):
-        super().__init__(eps, norm="linf", seed=seed)
-        if not isinstance(step_size, (int, float)) or not step_size > 0:
-            raise ValueError(f"`step_size` must be a number > 0. Received: step_size={step_size!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"`steps` must be an integer >= 0. Received: steps={steps!r}")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha <= 1:
-            raise ValueError(f"`alpha` must be a number in (0, 1]. Received: alpha={alpha!r}")
-        if threshold is not None and not isinstance(threshold, (int, float)):
-            raise ValueError(f"`threshold` must be a number or None. Received: threshold={threshold!r}")
-        self.step_size = float(step_size)
-        self.steps = steps
-        self.alpha = float(alpha)
+                 saliency="gradient", threshold=None, loss="ce", seed=None, norm="linf",
+                 **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
+        self.step_size = check_number("step_size", step_size, minimum=0, exclusive_minimum=True)
+        self.steps = check_int("steps", steps, minimum=0)
+        self.alpha = check_number("alpha", alpha, minimum=0, maximum=1, exclusive_minimum=True)
+        check_number("threshold", threshold, allow_none=True)
         self.saliency = saliency
         self.saliency_fn = (saliency if callable(saliency) or saliency is None
                             else online_saliency(saliency, self.seed_generator))
@@ -155,9 +185,12 @@ class SaliencyPGD(Attack):
 
     def set_epoch(self, epoch):
         """Set the random fraction to alpha^epoch (epoch 0: all noise)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"`epoch` must be an integer >= 0. Received: epoch={epoch!r}")
+        check_int("epoch", epoch, minimum=0)
         self.random_fraction.assign(self.alpha ** epoch)
+
+    def training_callbacks(self):
+        """The alpha^t schedule, `SATSchedule(self)`, which `AdversarialModel.fit` adds."""
+        return [SATSchedule(self)]
 
     def initialise(self, forward, x, y, saliency=None):
         """SAT's starting point x + eps * delta, in [0, 1]."""

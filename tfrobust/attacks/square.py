@@ -16,6 +16,9 @@ from keras import ops
 
 from tfrobust import backend
 from tfrobust import validation
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
 from tfrobust.attacks import batching
 from tfrobust.attacks import losses
 from tfrobust.attacks import square_l2
@@ -74,17 +77,12 @@ class Square(Attack):
         black-box adversarial attack via random search", ECCV 2020.
     """
 
-    def __init__(self, eps, n_queries=5000, p_init=0.8, loss="margin", norm="linf", seed=None):
-        super().__init__(eps, norm=norm, seed=seed)
-        if not isinstance(n_queries, int) or n_queries < 1:
-            raise ValueError(f"`n_queries` must be an int >= 1. Received: n_queries={n_queries!r}")
-        if not 0 < p_init <= 1:
-            raise ValueError(f"`p_init` must be in (0, 1]. Received: p_init={p_init!r}")
-        if loss not in ("margin", "ce"):
-            raise ValueError(f"`loss` must be 'margin' or 'ce'. Received: loss={loss!r}")
-        self.n_queries = n_queries
-        self.p_init = float(p_init)
-        self.loss = loss
+    def __init__(self, eps, n_queries=5000, p_init=0.8, loss="margin", norm="linf", seed=None,
+                 **kwargs):
+        super().__init__(eps, norm=norm, seed=seed, **kwargs)
+        self.n_queries = check_int("n_queries", n_queries)
+        self.p_init = check_number("p_init", p_init, minimum=0, maximum=1, exclusive_minimum=True)
+        self.loss = check_choice("loss", loss, ("margin", "ce"))
 
     # -- the maths, shared by `perturb` and `run` --------------------------------
 

@@ -2,11 +2,22 @@
 
 Keras 3 gives layers and losses on every backend, but not gradients with respect
 to *inputs* (attacks, saliency), compiled functions that read a model's current
-weights, nor a train step with an inner attack (`AdversarialModel`). Everything backend-specific lives in
-`tensorflow.py` and `jax.py` beside this file; the rest of tfrobust imports only from here.
+weights, nor a train step with an inner attack (`AdversarialModel`). Those live
+in `tensorflow.py` and `jax.py` beside this file. Training across TensorFlow
+workers lives here too: `make_strategy` (`strategy.py`) builds the
+`tf.distribute` strategy, and `MultiWorkerFitMixin` (`multi_worker.py`) works
+around Keras's `fit` under MultiWorkerMirroredStrategy; on JAX the first
+raises with the `keras.distribution` equivalent and the second is inert. The
+rest of tfrobust imports these only from here. (Input pipelines are `tf.data`
+on every backend, as Keras's own are: they are not backend-specific.)
 """
 
 import keras
+
+from tfrobust.backend.multi_worker import MultiWorkerFitMixin
+from tfrobust.backend.strategy import STRATEGIES
+from tfrobust.backend.strategy import make_strategy
+from tfrobust.backend.strategy import resolve_strategy_name
 
 if keras.backend.backend() == "tensorflow":
     from tfrobust.backend.tensorflow import compile_model_fn
@@ -33,6 +44,6 @@ def input_grad(fn, x):
 
 
 __all__ = [
-    "compile_model_fn", "input_grad", "test_step", "train_step", "value_and_grad",
-    "xla_by_default",
+    "MultiWorkerFitMixin", "STRATEGIES", "compile_model_fn", "input_grad", "make_strategy",
+    "resolve_strategy_name", "test_step", "train_step", "value_and_grad", "xla_by_default",
 ]

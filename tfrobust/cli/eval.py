@@ -109,7 +109,7 @@ def run(args):
     from rich.console import Console
 
     from tfrobust import data
-    from tfrobust.attacks.base import check_eps
+    from tfrobust.argument_validation import check_eps
     from tfrobust.cli.options import load_model
     from tfrobust.evaluation import evaluate
     from tfrobust.evaluation import write_report

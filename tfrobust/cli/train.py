@@ -45,7 +45,7 @@ def run(args):
     if args.check:
         print(yaml.safe_dump(runner.resolved(recipe), sort_keys=False))
         return 0
-    from tfrobust.training.strategy import make_strategy
+    from tfrobust.backend import make_strategy
 
     out = args.out or f"runs/{recipe.name}" + (f"-{args.scale}" if args.scale else "")
     command = "tfrobust " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -13,10 +13,10 @@ import time
 import numpy as np
 
 from tfrobust import validation
+from tfrobust.argument_validation import check_int
 from tfrobust.attacks.ensemble import Ensemble
-from tfrobust.attacks.ensemble import assert_in_budget
-from tfrobust.attacks.ensemble import attack_name
-from tfrobust.attacks.ensemble import predict_labels
+from tfrobust.attacks.protocol import attack_still_robust
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.evaluation import adaptive as adaptive_attacks
 from tfrobust.evaluation import registry
 from tfrobust.evaluation.results import ResultStore
@@ -67,15 +67,18 @@ def points_sha256(x, y):
     return digest.hexdigest()
 
 
-def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
-    """Attack objects from names, objects, or a mix (names get `seed + i`)."""
+def _as_list(attacks):
     if isinstance(attacks, str) or not isinstance(attacks, (list, tuple)):
         attacks = [attacks]
     if not attacks:
         raise ValueError("`attacks` must name at least one attack. Received: []")
-    attack_kwargs = attack_kwargs or {}
+    return list(attacks)
+
+
+def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
+    """Attack objects from names, objects, or a mix (names get `seed + i`)."""
     built = []
-    for i, attack in enumerate(attacks):
+    for i, attack in enumerate(_as_list(attacks)):
         if isinstance(attack, str):
             attack = registry.make_attack(attack, eps, norm=norm, seed=seed + i,
                                           configs=attack_kwargs)
@@ -87,23 +90,33 @@ def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
     return built
 
 
-def _with_adaptive(model, x, built, eps, norm, seed, attack_kwargs):
-    """`built` plus each adaptive attack the model asks for that it lacks, and per attack
-    the defenses it targets (an attack configured as an adaptive one counts as it)."""
+def _at_eps(attacks, built, eps, seed, attack_kwargs):
+    """`built` rebuilt at budget `eps`, attack `i` seeded `seed + i`: those named in `attacks`
+    from the registry (step sizes that are fractions of eps scale), objects by `with_eps`."""
+    return [registry.make_attack(spec, eps, norm=attack.norm, seed=seed + i,
+                                 configs=attack_kwargs)
+            if isinstance(spec, str) else attack.with_eps(eps, seed=seed + i)
+            for i, (spec, attack) in enumerate(zip(attacks, built))]
+
+
+def _with_adaptive(model, x, attacks, built, eps, norm, seed, attack_kwargs):
+    """`attacks` and `built` plus each adaptive attack the model asks for that they lack,
+    and per attack the defenses it targets (an attack configured as an adaptive one counts
+    as it)."""
     configs = attack_kwargs or {}
-    bases = [str(configs.get(attack_name(a), {}).get("attack", attack_name(a))).lower()
-             for a in built]
-    built, targets = list(built), [[] for _ in built]
+    bases = [str(configs.get(a.name, {}).get("attack", a.name)).lower() for a in built]
+    attacks, built, targets = list(attacks), list(built), [[] for _ in built]
     for name, defenses in adaptive_attacks.adaptive_attacks(model, x[:32]).items():
         if name in bases:
             for i, base in enumerate(bases):
                 if base == name:
                     targets[i] += defenses
         else:
+            attacks.append(name)
             built.append(registry.make_attack(name, eps, norm=norm, seed=seed + len(built),
                                               configs=configs))
             targets.append(list(defenses))
-    return built, targets
+    return attacks, built, targets
 
 
 class _Tally:
@@ -134,7 +147,7 @@ def _add_stages(tally, stages):
         counts[2] += seconds
 
 
-def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, norm, advance=None):
+def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, advance=None):
     """The robust mask of one attack over all batches (the points in `clean` only)."""
     robust_all = []
     for start in range(0, len(x), batch_size):
@@ -147,19 +160,15 @@ def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, norm, ad
                                 for st in report.stages])
             tally.skipped = report.skipped
         else:
-            robust = correct.copy()
-            idx = np.flatnonzero(correct)
-            if idx.size:
-                candidate = np.asarray(attack(model, xb[idx], yb[idx].astype("int32")))
-                assert_in_budget(xb[idx], candidate, eps, norm, name=tally.name)
-                robust[idx] = predict_labels(model, candidate, batch_size) == yb[idx]
+            robust = attack_still_robust(model, attack, xb, yb, correct, batch_size,
+                                         tally.name).robust
         robust_all.append(robust)
         if advance is not None:
             advance(tally.name, eps, len(xb))
     return np.concatenate(robust_all)
 
 
-def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, store=None):
+def _run_batches(model, x, y, attacks, batch_size, eps, advance=None, store=None):
     """Clean mask, per-attack robust masks (and tallies).
 
     Attacks run one after another over all points; with a `store`
@@ -168,7 +177,7 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, stor
     """
     clean = np.concatenate([predict_labels(model, x[i:i + batch_size], batch_size)
                             == y[i:i + batch_size] for i in range(0, len(x), batch_size)])
-    tallies = [_Tally(attack_name(a)) for a in attacks]
+    tallies = [_Tally(a.name) for a in attacks]
     robust_by_name, masks = {}, []
     for attack, tally in zip(attacks, tallies):
         cached = store.load(tally, attack, eps) if store is not None else None
@@ -190,7 +199,7 @@ def _run_batches(model, x, y, attacks, batch_size, eps, norm, advance=None, stor
                     advance(tally.name, eps, len(x))
             else:
                 robust = _attack_batches(model, x, y, clean, attack, tally, batch_size, eps,
-                                         norm, advance)
+                                         advance)
             tally.seconds += time.perf_counter() - t0
             if store is not None:
                 store.save(tally, attack, eps, robust)
@@ -290,15 +299,17 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None
     """
     start = time.perf_counter()
     eps = float(eps)
-    n = validation.check_count("n", n, allow_none=True)
-    batch_size = validation.check_count("batch_size", batch_size)
+    n = check_int("n", n, allow_none=True, hint=" (None: all of them)")
+    batch_size = check_int("batch_size", batch_size)
     x, y = as_arrays(data, n)
     x, y = validation.check_batch(model, x, y, name="data")
     validation.check_outputs(model, x, outputs)
+    attacks = _as_list(attacks)
     built = build_attacks(attacks, eps, norm, seed, attack_kwargs)
     targets = [[] for _ in built]
     if adaptive:
-        built, targets = _with_adaptive(model, x, built, eps, norm, seed, attack_kwargs)
+        attacks, built, targets = _with_adaptive(model, x, attacks, built, eps, norm, seed,
+                                                 attack_kwargs)
     curve_eps = sorted({float(e) for e in curve_eps} - {0.0, eps})
     store = None
     if resume_dir is not None:
@@ -307,15 +318,13 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None
     if bar is not None:
         bar.start()
     try:
-        clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, norm, advance,
-                                             store)
+        clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, advance, store)
         earlier = sum(t.seconds for t in tallies if t.cached)
         worst = np.logical_and.reduce([clean, *masks])
         points = {0.0: float(clean.mean()), eps: float(worst.mean())}
         for e in curve_eps:
-            others = [registry.with_eps(a, e, seed=seed + i) for i, a in enumerate(built)]
-            c, m, curve_tallies = _run_batches(model, x, y, others, batch_size, e, norm, advance,
-                                               store)
+            others = _at_eps(attacks, built, e, seed, attack_kwargs)
+            c, m, curve_tallies = _run_batches(model, x, y, others, batch_size, e, advance, store)
             earlier += sum(t.seconds for t in curve_tallies if t.cached)
             points[e] = float(np.logical_and.reduce([c, *m]).mean())
     finally:

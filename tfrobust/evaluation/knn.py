@@ -16,6 +16,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_number
+
 
 def knn_accuracy(model, layer_name, x_train, y_train, x_test, y_test, k=5,
                  temperature=0.07, part=None, pool="avg", batch_size=256):
@@ -52,10 +55,8 @@ def knn_accuracy(model, layer_name, x_train, y_train, x_test, y_test, k=5,
         raise ValueError(f"`k` must be a positive int or a sequence of them. Received: k={k!r}")
     if max(ks) > len(x_train):
         raise ValueError(f"`k` exceeds the {len(x_train)} training points. Received: k={k!r}")
-    if not isinstance(temperature, numbers.Real) or not temperature > 0:
-        raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature!r}")
-    if pool not in ("avg", "flatten"):
-        raise ValueError(f'`pool` must be "avg" or "flatten". Received: pool={pool!r}')
+    check_number("temperature", temperature, minimum=0, exclusive_minimum=True)
+    check_choice("pool", pool, ("avg", "flatten"))
     y_train = np.asarray(y_train).reshape(-1).astype("int64")
     y_test = np.asarray(y_test).reshape(-1).astype("int64")
     if len(y_train) != len(x_train) or len(y_test) != len(x_test):

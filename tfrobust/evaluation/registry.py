@@ -1,14 +1,15 @@
 """Attacks by name, built for a threat model: `make_attack("square", eps=8/255)`.
 
 Names let an evaluation re-build the same attacks at other budgets (the
-accuracy-vs-epsilon curve, the sanity checks); step sizes scale with `eps`.
+accuracy-vs-epsilon curve): step sizes scale with `eps`, where an attack
+object's `with_eps` keeps its absolute step. The attack's `name` is the name
+it was built under.
 A configuration may also give a new name to an attack with other settings,
 which is how papers' tables read: `{"pgd100": {"attack": "pgd", "steps": 100},
 "ensemble": {"attack": "ensemble", "of": ["fgsm", "pgd", "pgd100", "cw"]}}`.
 """
 
-import inspect
-
+from tfrobust.argument_validation import check_int
 from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.autoattack import AutoAttack
@@ -18,17 +19,16 @@ from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.joint_loss import JointLossPGD
 from tfrobust.attacks.pgd import PGD
-from tfrobust.attacks.pgd import check_positive_int
 from tfrobust.attacks.random_target import RandomTargetPGD
 from tfrobust.attacks.square import Square
 
 
 def _pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
-         loss="ce"):
+         loss="ce", name=None):
     """PGD with step `step_fraction * eps` (default `2.5 * eps / steps`, Madry et al.)."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
     return PGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, norm=norm,
-               restarts=restarts, random_start=random_start, loss=loss, seed=seed)
+               restarts=restarts, random_start=random_start, loss=loss, seed=seed, name=name)
 
 
 def _cw(eps, norm, seed, steps=30, **kwargs):
@@ -37,36 +37,37 @@ def _cw(eps, norm, seed, steps=30, **kwargs):
 
 
 def _joint_pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
-               loss="ce", beta=2.0):
+               loss="ce", beta=2.0, name=None):
     """PGD on the joint loss of the output and the auxiliary heads (CIFS's probes, FSR's and
     CAS's heads; `beta` = 2 as CIFS's reference), step as `_pgd`."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
     return JointLossPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, beta=beta,
                         norm=norm, restarts=restarts, loss=loss, random_start=random_start,
-                        seed=seed)
+                        seed=seed, name=name)
 
 
 def _eot_pgd(eps, norm, seed, steps=20, samples=20, restarts=1, step_fraction=None,
-             random_start=True, loss="ce"):
+             random_start=True, loss="ce", name=None):
     """PGD on the loss averaged over `samples` draws of a randomised model, step as `_pgd`."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
     return EOTPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, samples=samples,
-                  norm=norm, restarts=restarts, random_start=random_start, loss=loss, seed=seed)
+                  norm=norm, restarts=restarts, random_start=random_start, loss=loss, seed=seed,
+                  name=name)
 
 
 def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_start=True,
-                       loss="ce", num_classes=None):
+                       loss="ce", num_classes=None, name=None):
     """Targeted PGD towards a random wrong class (feature denoising), scored on true labels.
 
     Step `step_fraction * eps`, by default the reference code's
     `max(eps / 16, eps / steps)` (1/255 at eps 16/255, eps/10 for 10 steps);
     a random start unless `random_start=False`, as the reference evaluates.
     """
-    check_positive_int("steps", steps)
+    check_int("steps", steps)
     fraction = max(1 / 16, 1 / steps) if step_fraction is None else step_fraction
     return RandomTargetPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, norm=norm,
                            prob_start_from_clean=0.0 if random_start else 1.0, loss=loss,
-                           num_classes=num_classes, seed=seed)
+                           num_classes=num_classes, seed=seed, name=name)
 
 
 _FACTORIES = {
@@ -112,48 +113,10 @@ def make_attack(name, eps, norm="linf", seed=None, configs=None, **kwargs):
         if not members or options:
             raise ValueError(f"{name!r}: an ensemble takes only `of`, the names of its "
                              f"attacks. Received: of={members!r}, other arguments {options}")
-        attack = Ensemble([make_attack(m, eps, norm, None if seed is None else seed + j, configs)
-                           for j, m in enumerate(members)], names=[m.lower() for m in members])
-    else:
-        try:
-            attack = _FACTORIES[base](eps, norm, seed, **options)
-        except TypeError as error:
-            raise ValueError(f"{name!r}: bad arguments for {base!r}: {error}") from None
-    attack.name = key
-    attack.registry_spec = (key, configs, kwargs)  # lets `with_eps` rebuild it
-    return attack
+        return Ensemble([make_attack(m, eps, norm, None if seed is None else seed + j, configs)
+                         for j, m in enumerate(members)], name=key)
+    try:
+        return _FACTORIES[base](eps, norm, seed, name=key, **options)
+    except TypeError as error:
+        raise ValueError(f"{name!r}: bad arguments for {base!r}: {error}") from None
 
-
-def with_eps(attack, eps, seed=None):
-    """A new attack like `attack` but with budget `eps`; `seed` seeds it.
-
-    Attacks from `make_attack` are rebuilt from their name and configuration,
-    so step sizes given as fractions of eps scale with it; other attacks are
-    rebuilt from `get_config()`, keeping absolute step sizes.
-    """
-    spec = getattr(attack, "registry_spec", None)
-    if spec is not None:
-        name, configs, kwargs = spec
-        return make_attack(name, eps, attack.norm, seed, configs, **kwargs)
-    name = getattr(attack, "name", None)
-    if isinstance(attack, Ensemble):
-        if isinstance(attack, AutoAttack) and attack.version != "custom":
-            new = AutoAttack(eps, norm=attack.norm, version=attack.version, seed=seed,
-                             apgd_steps=attack.apgd_steps, fab_steps=attack.fab_steps,
-                             square_queries=attack.square_queries)
-        else:
-            members = [with_eps(a, eps, seed) for a in attack.attacks]
-            if isinstance(attack, AutoAttack):
-                new = AutoAttack(eps, norm=attack.norm, version="custom", attacks=members)
-            else:
-                new = Ensemble(members, names=list(attack.names))
-    else:
-        config = dict(attack.get_config())
-        params = inspect.signature(type(attack).__init__).parameters
-        kwargs = {k: v for k, v in config.items() if k in params and k != "eps"}
-        if "seed" in params:
-            kwargs["seed"] = seed
-        new = type(attack)(eps, **kwargs)
-    if name:
-        new.name = name
-    return new

@@ -33,9 +33,9 @@ from keras import ops
 from tfrobust import backend
 from tfrobust.attacks import losses
 from tfrobust.attacks.apgd import APGD
-from tfrobust.attacks.ensemble import assert_in_budget
-from tfrobust.attacks.ensemble import predict_labels
 from tfrobust.attacks.pgd import PGD
+from tfrobust.attacks.protocol import attack_still_robust
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.attacks.square import Square
 from tfrobust.evaluation.summary import SanityCheck
 
@@ -89,23 +89,20 @@ def _margin_grad_fn(model):
 
 
 class _Attacker:
-    """Runs attacks on the correct points, asserts budgets, re-queries the model."""
+    """Robust accuracies of attacks on the correct points (`attack_still_robust`)."""
 
-    def __init__(self, model, x, y, norm, batch_size):
-        self.model, self.x, self.y, self.norm, self.batch_size = model, x, y, norm, batch_size
+    def __init__(self, model, x, y, batch_size):
+        self.model, self.x, self.y, self.batch_size = model, x, y, batch_size
         self.correct = predict_labels(model, x, batch_size) == y
         self.max_ratio = 0.0  # largest ||delta|| / eps seen
 
     def accuracy(self, attack):
-        idx = np.flatnonzero(self.correct)
-        if idx.size == 0 or attack.eps == 0:
+        if not self.correct.any() or attack.eps == 0:
             return float(self.correct.mean())
-        x_adv = np.asarray(attack(self.model, self.x[idx], self.y[idx].astype("int32")))
-        norms = assert_in_budget(self.x[idx], x_adv, attack.eps, self.norm,
-                                 name=type(attack).__name__)
-        self.max_ratio = max(self.max_ratio, float(norms.max()) / attack.eps)
-        fooled = predict_labels(self.model, x_adv, self.batch_size) != self.y[idx]
-        return float((len(self.x) and (idx.size - fooled.sum()) / len(self.x)))
+        attempt = attack_still_robust(self.model, attack, self.x, self.y, self.correct,
+                                      self.batch_size)
+        self.max_ratio = max(self.max_ratio, float(attempt.norms.max()) / attack.eps)
+        return float(attempt.robust.mean())
 
 
 def _check(name, passed, detail, advice, url):
@@ -208,7 +205,7 @@ def _attack_checks(model, x, y, eps, norm, seed, steps, square_queries, large_ep
     checks = []
     if not wanted - set(MODEL_CHECKS):
         return checks
-    attacker = _Attacker(model, x, y, norm, batch_size)
+    attacker = _Attacker(model, x, y, batch_size)
     clean = float(attacker.correct.mean())
     limit = 1.0 if norm == "linf" else math.sqrt(float(np.prod(x.shape[1:])))
     step_size = 2.5 * eps / steps

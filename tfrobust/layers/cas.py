@@ -12,7 +12,7 @@ small or negative weights for the class are suppressed.
     loss += beta / num_layers * CE(p, y)
 
 The CAS objective is L_cls + beta/K * sum over the K CAS layers of
-CE(p_k, y), with beta = 2 (paper and reference code); `cas_insert` sets
+CE(p_k, y), with beta = 2 (paper and reference code); `architectures.cas_insert` sets
 `num_layers` = K. The reference ResNet-18 (github.com/bymavis/CAS_ICLR2021)
 applies CAS at the output of both blocks of stage 4; the closest place our
 stage insertion offers is after stage 4 (K = 1). Its training attack also
@@ -24,11 +24,10 @@ attack (`joint-pgd`) ascends the head's loss with the output's.
 import keras
 from keras import ops
 
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
+from tfrobust.labels import require_labels
 from tfrobust.layers import auxiliary_logits
-from tfrobust.layers.checks import non_negative_number
-from tfrobust.layers.checks import positive_int
-from tfrobust.layers.labels import require_labels
-from tfrobust.layers.stages import counted_insert
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")
@@ -37,7 +36,7 @@ class CAS(keras.layers.Layer):
 
     In training mode the channels are reweighted by the head's weights for the
     true class and the auxiliary cross-entropy is added with `add_loss`; the
-    labels come from `tfrobust.layers.label_scope` (train with
+    labels come from `tfrobust.labels.label_scope` (train with
     `tfrobust.training.adversarial`). In inference mode the predicted class is
     used and nothing is added.
 
@@ -56,7 +55,7 @@ class CAS(keras.layers.Layer):
 
     Example:
         >>> from tfrobust import architectures
-        >>> from tfrobust.layers import cas_insert
+        >>> from tfrobust.architectures import cas_insert
         >>> model = architectures.get(
         ...     "resnet18", num_classes=10, insert=cas_insert("resnet18", 10))  # doctest: +SKIP
 
@@ -71,17 +70,10 @@ class CAS(keras.layers.Layer):
 
     def __init__(self, channels, num_classes=10, beta=2.0, num_layers=1, **kwargs):
         super().__init__(**kwargs)
-        if not positive_int(channels):
-            raise ValueError(
-                f"`channels` must be a positive integer. Received: channels={channels!r}")
-        if not positive_int(num_classes):
-            raise ValueError("`num_classes` must be a positive integer. "
-                             f"Received: num_classes={num_classes!r}")
-        if not non_negative_number(beta):
-            raise ValueError(f"`beta` must be a finite number >= 0. Received: beta={beta!r}")
-        if not positive_int(num_layers):
-            raise ValueError("`num_layers` must be a positive integer. "
-                             f"Received: num_layers={num_layers!r}")
+        check_int("channels", channels)
+        check_int("num_classes", num_classes)
+        check_number("beta", beta, minimum=0)
+        check_int("num_layers", num_layers)
         self.channels = int(channels)
         self.num_classes = int(num_classes)
         self.beta = float(beta)
@@ -128,22 +120,3 @@ class CAS(keras.layers.Layer):
             "num_layers": self.num_layers,
         })
         return config
-
-
-def cas_insert(arch, num_classes, stages=None, **cas_kwargs):
-    """The `insert` dict putting a `CAS(channels, num_classes, ...)` after stages of `arch`.
-
-    Each layer gets `num_layers=len(stages)`, the K of beta/K.
-
-    Args:
-        arch: a `tfrobust.architectures` name.
-        num_classes: the model's classes.
-        stages: stage names; default the last residual stage, where the
-            reference code suppresses channels in ResNet-18.
-        **cas_kwargs: other `CAS` arguments (`beta`).
-
-    Example:
-        >>> sorted(cas_insert("resnet18", 10, beta=2.0))
-        ['stage4']
-    """
-    return counted_insert(CAS, arch, num_classes, stages, cas_kwargs)

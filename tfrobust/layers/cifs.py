@@ -29,10 +29,11 @@ import keras
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
+from tfrobust.labels import require_labels
 from tfrobust.layers import auxiliary_logits
-from tfrobust.layers.checks import positive_int
-from tfrobust.layers.labels import require_labels
-from tfrobust.layers.stages import residual_stages
 
 IMGFS = ("softmax", "softplus", "sigmoid")
 
@@ -61,7 +62,7 @@ class CIFS(keras.layers.Layer):
 
     In training mode the layer adds `loss_weight * CE(A(z), y)` (see the
     module docstring for the paper's weights), reading `y` from
-    `tfrobust.layers.current_labels()`: train with `tfrobust.training.adversarial`.
+    `tfrobust.labels.current_labels()`: train with `tfrobust.training.adversarial`.
 
     Args:
         num_classes: classes of the probe (the network's classes).
@@ -79,10 +80,10 @@ class CIFS(keras.layers.Layer):
         training: add the probe loss and use the labels (True) or not.
 
     Example:
-        >>> from tfrobust import architectures, layers
+        >>> from tfrobust import architectures
         >>> model = architectures.get(
         ...     "resnet20", width=0.25, input_shape=(16, 16, 3),
-        ...     insert=layers.cifs_insert("resnet20", num_classes=10))
+        ...     insert=architectures.cifs_insert("resnet20", num_classes=10))
         >>> model.get_layer("stage3_insert").imgf
         'softmax'
 
@@ -98,26 +99,13 @@ class CIFS(keras.layers.Layer):
     def __init__(self, num_classes, top_k=2, imgf="softmax", temperature=1.0, scale=1.0,
                  hidden_units=None, loss_weight=1.0, **kwargs):
         super().__init__(**kwargs)
-        if not positive_int(num_classes) or num_classes < 2:
-            raise ValueError(
-                f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
-        if not positive_int(top_k) or top_k > num_classes:
-            raise ValueError(
-                f"`top_k` must be an integer in [1, num_classes={num_classes}]. "
-                f"Received: top_k={top_k!r}")
-        if imgf not in IMGFS:
-            raise ValueError(f"`imgf` must be one of {IMGFS}. Received: imgf={imgf!r}")
-        for name, value in (("temperature", temperature), ("scale", scale)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
-        if hidden_units is not None and not positive_int(hidden_units):
-            raise ValueError(
-                "`hidden_units` must be None or a positive integer. "
-                f"Received: hidden_units={hidden_units!r}")
-        if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) \
-                or loss_weight < 0:
-            raise ValueError(
-                f"`loss_weight` must be a number >= 0. Received: loss_weight={loss_weight!r}")
+        check_int("num_classes", num_classes, minimum=2)
+        check_int("top_k", top_k, maximum=num_classes, hint=" (at most num_classes)")
+        check_choice("imgf", imgf, IMGFS)
+        check_number("temperature", temperature, minimum=0, exclusive_minimum=True)
+        check_number("scale", scale, minimum=0, exclusive_minimum=True)
+        check_int("hidden_units", hidden_units, allow_none=True)
+        check_number("loss_weight", loss_weight, minimum=0)
         self.num_classes = num_classes
         self.top_k = top_k
         self.imgf = imgf
@@ -221,33 +209,3 @@ class CIFS(keras.layers.Layer):
             "loss_weight": self.loss_weight,
         })
         return config
-
-
-def cifs_insert(arch, num_classes, stages=None, **cifs_kwargs):
-    """The `insert` dict putting a `CIFS(num_classes, **cifs_kwargs)` after stages of `arch`.
-
-    Args:
-        arch: a `tfrobust.architectures` name.
-        num_classes: the model's classes.
-        stages: insertion points (stage names, or block points such as
-            "stage4_block1", `architectures.block_names(arch)`); default the
-            last residual stage. The same `CIFS` arguments go to each; the
-            reference's ResNet-18 (a non-linear probe after layer4's first
-            block, a linear one after its second) needs one factory per
-            point, as `recipes/cifs_cifar10_resnet18_pgd_at.yaml` builds it.
-        **cifs_kwargs: other `CIFS` arguments. `loss_weight` defaults to
-            `beta / |I|` with `beta = |I|`, i.e. 1.
-
-    Example:
-        >>> sorted(cifs_insert("resnet18", 10))
-        ['stage4']
-    """
-    if stages is None:
-        stages = residual_stages(arch)[-1:]
-    CIFS(num_classes, **cifs_kwargs)  # reject bad arguments now, not at build
-
-    def factory(name, channels):
-        del channels  # the probe is sized at build
-        return CIFS(num_classes, name=name, **cifs_kwargs)
-
-    return {stage: factory for stage in stages}

@@ -6,14 +6,15 @@ activations in feature maps. A denoising block filters a feature map, lets a
 and adds it back to the input: `y = x + BN(conv1x1(denoise(x)))`. The BN's gamma
 starts at zero, so a freshly inserted block is the identity and does not
 disturb the network it is put into. The paper inserts one block after each
-residual stage (res2 to res5); `denoising_insert(arch)` does that for any
-`tfrobust.architectures` model.
+residual stage (res2 to res5); `tfrobust.architectures.denoising_insert(arch)`
+does that for any architecture.
 """
 
 import keras
 
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
 from tfrobust.layers import denoising_ops
-from tfrobust.layers.stages import residual_stages
 
 OPERATIONS = ("nonlocal", "bilateral", "mean", "median", "null")
 
@@ -56,10 +57,10 @@ class DenoisingBlock(keras.layers.Layer):
         training: BatchNorm mode.
 
     Example:
-        >>> from tfrobust import architectures, layers
+        >>> from tfrobust import architectures
         >>> model = architectures.get(
         ...     "resnet20", width=0.25, input_shape=(16, 16, 3),
-        ...     insert=layers.denoising_insert("resnet20", operation="median"))
+        ...     insert=architectures.denoising_insert("resnet20", operation="median"))
         >>> model.get_layer("stage1_insert").operation
         'median'
 
@@ -73,13 +74,9 @@ class DenoisingBlock(keras.layers.Layer):
     def __init__(self, channels, operation="nonlocal", weighting="gaussian", embed=True,
                  kernel_size=3, use_conv=True, residual=True, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(
-                f"`channels` must be a positive integer. Received: channels={channels!r}")
-        if operation not in OPERATIONS:
-            raise ValueError(
-                f"`operation` must be one of {OPERATIONS}. Received: operation={operation!r}")
-        denoising_ops.check_weighting(weighting)
+        check_int("channels", channels)
+        check_choice("operation", operation, OPERATIONS)
+        check_choice("weighting", weighting, denoising_ops.WEIGHTINGS)
         denoising_ops.check_kernel_size(kernel_size)
         if not use_conv and not residual:
             raise ValueError(
@@ -158,28 +155,3 @@ class DenoisingBlock(keras.layers.Layer):
             "residual": self.residual,
         })
         return config
-
-
-def denoising_insert(arch, stages=None, **block_kwargs):
-    """The `insert` dict putting a `DenoisingBlock(**block_kwargs)` after stages of `arch`.
-
-    Args:
-        arch: a `tfrobust.architectures` name.
-        stages: stage names; default every residual stage ("stage1", "stage2",
-            ...; the paper's res2 to res5 on the ImageNet ResNets), not the
-            stem nor the pooled "features".
-        **block_kwargs: `DenoisingBlock` arguments other than `channels`.
-
-    Example:
-        >>> insert = denoising_insert("resnet18", operation="nonlocal")
-        >>> sorted(insert)
-        ['stage1', 'stage2', 'stage3', 'stage4']
-    """
-    if stages is None:
-        stages = residual_stages(arch)
-    DenoisingBlock(8, **block_kwargs)  # reject bad arguments now, not at build
-
-    def factory(name, channels):
-        return DenoisingBlock(channels, name=name, **block_kwargs)
-
-    return {stage: factory for stage in stages}

@@ -24,13 +24,9 @@ import math
 
 from keras import ops
 
+from tfrobust.argument_validation import check_choice
+
 WEIGHTINGS = ("gaussian", "dot_product")
-
-
-def check_weighting(weighting):
-    if weighting not in WEIGHTINGS:
-        raise ValueError(
-            f"`weighting` must be one of {WEIGHTINGS}. Received: weighting={weighting!r}")
 
 
 def check_kernel_size(kernel_size):
@@ -51,7 +47,7 @@ def nonlocal_means(x, theta=None, phi=None, weighting="gaussian"):
             `None` uses `x`.
         weighting: "gaussian" (softmax) or "dot_product".
     """
-    check_weighting(weighting)
+    check_choice("weighting", weighting, WEIGHTINGS)
     theta = x if theta is None else theta
     phi = x if phi is None else phi
     n, h, w, c = ops.shape(x)
@@ -70,7 +66,7 @@ def nonlocal_means(x, theta=None, phi=None, weighting="gaussian"):
 
 def bilateral_filter(x, theta=None, phi=None, weighting="gaussian", kernel_size=3):
     """Non-local means restricted to a `kernel_size` window inside the map ("local mean")."""
-    check_weighting(weighting)
+    check_choice("weighting", weighting, WEIGHTINGS)
     check_kernel_size(kernel_size)
     theta = x if theta is None else theta
     phi = x if phi is None else phi

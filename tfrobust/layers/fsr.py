@@ -16,7 +16,7 @@ L_sep = CE(aux(f+), y) + CE(aux(f-), y') with y' the most confident wrong
 class of the whole model's prediction, and L_rec = CE(aux(f~-), y). The model's loss is
 L_cls + 1/|L| * sum over FSR layers of (lambda_sep L_sep + lambda_rec L_rec):
 each layer adds its own term divided by `num_layers` (|L|), which
-`fsr_insert` sets to the number of stages it inserts at.
+`architectures.fsr_insert` sets to the number of stages it inserts at.
 
 Choices where the paper leaves room, and their sources:
 - S and R, the head, tau = 0.1 and lambda_sep = lambda_rec = 1 follow the
@@ -25,7 +25,7 @@ Choices where the paper leaves room, and their sources:
 - y' is the model's most confident wrong class (the reference's `get_pred`:
   the second-ranked class where the top one is y, else the top one). The
   layer cannot see the model's output, so it registers its loss with
-  `labels.add_output_loss`, and `AdversarialModel` evaluates it on the
+  `tfrobust.labels.add_output_loss`, and `AdversarialModel` evaluates it on the
   output of the same training pass.
 - `AdversarialModel` counts defense-layer losses on the adversarial pass only
   (on the clean one for objectives without an attack), as the reference
@@ -35,12 +35,12 @@ Choices where the paper leaves room, and their sources:
 import keras
 from keras import ops
 
+from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
+from tfrobust.labels import add_output_loss
+from tfrobust.labels import require_labels
 from tfrobust.layers import auxiliary_logits
-from tfrobust.layers.checks import non_negative_number
-from tfrobust.layers.checks import positive_int
-from tfrobust.layers.labels import add_output_loss
-from tfrobust.layers.labels import require_labels
-from tfrobust.layers.stages import counted_insert
 
 # Keeps the uniform sample of the Gumbel noise away from 0 and 1.
 _EPSILON = 1e-7
@@ -73,7 +73,7 @@ class FSR(keras.layers.Layer):
     In training mode it adds `(lambda_sep * L_sep + lambda_rec * L_rec) /
     num_layers` and needs the batch labels and the model's output: train
     with `tfrobust.training.adversarial`, which runs training passes inside
-    `tfrobust.layers.label_scope(y)` and adds the pass's `output_losses`. In inference mode (where attacks run) the
+    `tfrobust.labels.label_scope(y)` and adds the pass's `output_losses`. In inference mode (where attacks run) the
     Gumbel noise is off, so the mask is the deterministic `sigmoid(r / tau)`,
     as in the reference code, and no loss is added. The auxiliary head's logits
     on f+ and f~- (the parts it is trained to classify correctly) go to
@@ -113,7 +113,7 @@ class FSR(keras.layers.Layer):
 
     Example:
         >>> from tfrobust import architectures, attacks, objectives
-        >>> from tfrobust.layers import fsr_insert
+        >>> from tfrobust.architectures import fsr_insert
         >>> from tfrobust.training import adversarial
         >>> model = architectures.get(
         ...     "resnet18", num_classes=10,
@@ -133,29 +133,17 @@ class FSR(keras.layers.Layer):
                  lambda_sep=1.0, lambda_rec=1.0, num_layers=1, separation=True,
                  recalibration=True, mask="gumbel", seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not positive_int(channels):
-            raise ValueError(
-                f"`channels` must be a positive integer. Received: channels={channels!r}")
-        if not positive_int(num_classes) or num_classes < 2:
-            raise ValueError(
-                "`num_classes` must be an integer >= 2 (L_sep needs a wrong class). "
-                f"Received: num_classes={num_classes!r}")
-        if not positive_int(hidden_channels):
-            raise ValueError("`hidden_channels` must be a positive integer. "
-                             f"Received: hidden_channels={hidden_channels!r}")
-        if not non_negative_number(tau) or tau == 0:
-            raise ValueError(f"`tau` must be a finite number > 0. Received: tau={tau!r}")
-        for arg, value in (("lambda_sep", lambda_sep), ("lambda_rec", lambda_rec)):
-            if not non_negative_number(value):
-                raise ValueError(f"`{arg}` must be a finite number >= 0. Received: {arg}={value!r}")
-        if not positive_int(num_layers):
-            raise ValueError("`num_layers` (|L| in Eq. 5) must be a positive integer. "
-                             f"Received: num_layers={num_layers!r}")
+        check_int("channels", channels)
+        check_int("num_classes", num_classes, minimum=2, hint=" (L_sep needs a wrong class)")
+        check_int("hidden_channels", hidden_channels)
+        check_number("tau", tau, minimum=0, exclusive_minimum=True)
+        check_number("lambda_sep", lambda_sep, minimum=0)
+        check_number("lambda_rec", lambda_rec, minimum=0)
+        check_int("num_layers", num_layers, hint=" (|L| in Eq. 5)")
         for arg, value in (("separation", separation), ("recalibration", recalibration)):
             if not isinstance(value, bool):
                 raise ValueError(f"`{arg}` must be a bool. Received: {arg}={value!r}")
-        if mask not in ("gumbel", "binary"):
-            raise ValueError(f'`mask` must be "gumbel" or "binary". Received: mask={mask!r}')
+        check_choice("mask", mask, ("gumbel", "binary"))
         self.channels = int(channels)
         self.num_classes = int(num_classes)
         self.hidden_channels = int(hidden_channels)
@@ -306,25 +294,3 @@ class FSR(keras.layers.Layer):
             "seed": self.seed,
         })
         return config
-
-
-def fsr_insert(arch, num_classes, stages=None, **fsr_kwargs):
-    """The `insert` dict putting an `FSR(channels, num_classes, ...)` after stages of `arch`.
-
-    Each layer gets `num_layers=len(stages)`, the 1/|L| of Eq. 5.
-
-    Args:
-        arch: a `tfrobust.architectures` name.
-        num_classes: the model's classes.
-        stages: stage names; default the last residual stage, after block 4
-            of ResNet-18, the paper's best position (Table A4). (The
-            reference code puts it after VGG-16's 4th block: `("stage4",)`.)
-        **fsr_kwargs: other `FSR` arguments (`tau`, `lambda_sep`, ...).
-
-    Example:
-        >>> sorted(fsr_insert("resnet18", 10))
-        ['stage4']
-        >>> sorted(fsr_insert("resnet18", 10, stages=("stage3", "stage4"), tau=0.5))
-        ['stage3', 'stage4']
-    """
-    return counted_insert(FSR, arch, num_classes, stages, fsr_kwargs)

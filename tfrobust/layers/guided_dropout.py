@@ -10,7 +10,7 @@ import keras
 from keras import ops
 
 from tfrobust import backend
-from tfrobust.layers.labels import current_labels
+from tfrobust.labels import current_labels
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")
@@ -19,7 +19,7 @@ class GuidedDropout(keras.layers.Wrapper):
 
     The importance needs dCE/dA, the gradient through the head, so the layer
     wraps the head rather than sitting before it. Labels come from
-    `tfrobust.layers.label_scope` (set by `tfrobust.training.adversarial`);
+    `tfrobust.labels.label_scope` (set by `tfrobust.training.adversarial`);
     outside one, the predicted class stands in, as in Grad-CAM. Kept features
     are not rescaled: the paper keeps the top half as they are.
 

@@ -2,8 +2,8 @@
 
 from keras import ops
 
+from tfrobust.argument_validation import check_number
 from tfrobust.objectives.base import Objective
-from tfrobust.objectives.base import check_weight
 from tfrobust.objectives.functional import cross_entropy
 from tfrobust.objectives.functional import squared_distance
 from tfrobust.objectives.functional import true_class_probability
@@ -23,7 +23,7 @@ class ALP(Objective):
     needs_clean = True
 
     def __init__(self, weight=0.5):
-        self.weight = check_weight("weight", weight)
+        self.weight = check_number("weight", weight, minimum=0)
 
     def pair_weights(self, y, clean_logits):
         """Per-example weights of the pairing term: 1 for ALP."""

@@ -2,8 +2,8 @@
 
 from keras import ops
 
+from tfrobust.argument_validation import check_number
 from tfrobust.objectives.base import Objective
-from tfrobust.objectives.base import check_weight
 from tfrobust.objectives.functional import cross_entropy
 from tfrobust.objectives.functional import kl_divergence
 from tfrobust.objectives.functional import true_class_probability
@@ -28,7 +28,7 @@ class MART(Objective):
     needs_clean = True
 
     def __init__(self, beta=6.0):
-        self.beta = check_weight("beta", beta)
+        self.beta = check_number("beta", beta, minimum=0)
 
     def __call__(self, y, clean_logits, adversarial_logits):
         p_adv = ops.softmax(adversarial_logits, axis=-1)

@@ -2,8 +2,8 @@
 
 from keras import ops
 
+from tfrobust.argument_validation import check_number
 from tfrobust.objectives.base import Objective
-from tfrobust.objectives.base import check_weight
 from tfrobust.objectives.functional import cross_entropy
 from tfrobust.objectives.functional import kl_divergence
 
@@ -29,7 +29,7 @@ class TRADES(Objective):
     needs_clean = True
 
     def __init__(self, beta=6.0):
-        self.beta = check_weight("beta", beta)
+        self.beta = check_number("beta", beta, minimum=0)
 
     def attack_loss(self):
         return inner_loss

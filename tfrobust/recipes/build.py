@@ -141,19 +141,10 @@ def attack(recipe):
 
 
 def trainer(recipe, classifier):
-    """The model whose `fit` trains `classifier` with the recipe's objective and attack.
-
-    A saliency-initialised attack (SAT) needs `SATModel`, which owns its alpha^t schedule.
-    """
-    from tfrobust.attacks.saliency_init import SaliencyPGD
+    """The model whose `fit` trains `classifier` with the recipe's objective and attack."""
     from tfrobust.training import adversarial
 
-    training_attack = attack(recipe)
-    if isinstance(training_attack, SaliencyPGD):
-        from tfrobust.saliency.sat import SATModel
-
-        return SATModel(classifier, objective(recipe), training_attack)
-    return adversarial(classifier, objective(recipe), training_attack)
+    return adversarial(classifier, objective(recipe), attack(recipe))
 
 
 def steps_per_epoch(recipe):

@@ -140,7 +140,7 @@ def evaluate(recipe, classifier, progress=True, resume_dir=None):
         progress=progress, resume_dir=resume_dir)
     if config.clean_n is None:
         return summary
-    from tfrobust.attacks.ensemble import predict_labels
+    from tfrobust.attacks.protocol import predict_labels
 
     n = min(config.clean_n, len(labels))
     correct = [predict_labels(classifier, images[i:i + 1000].astype("float32") / 255.0, 250)

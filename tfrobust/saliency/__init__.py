@@ -10,8 +10,8 @@ Pixel maps (N, H, W, C): `vanilla_gradient`, `smoothgrad`,
 Class-activation maps (N, H, W): `grad_cam`, `grad_cam_plus_plus`. Weak
 saliency from annotations: `boxes_to_saliency`, `mask_to_saliency` (and
 `in_split_order` to align them with a dataset split). SAT
-(saliency-initialised adversarial training): `tfrobust.saliency.sat`; maps of
-a fixed model computed once for a dataset and kept on disk:
+(saliency-initialised adversarial training): `tfrobust.attacks.saliency_init`;
+maps of a fixed model computed once for a dataset and kept on disk:
 `tfrobust.saliency.cache`.
 Figures: `tfrobust.saliency.figures`.
 """

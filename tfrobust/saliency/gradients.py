@@ -11,19 +11,9 @@ import keras
 from keras import ops
 
 from tfrobust import backend
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
 from tfrobust.saliency import targets
-
-
-def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
-    return value
-
-
-def check_noise(noise):
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-        raise ValueError(f"`noise` must be a number >= 0. Received: noise={noise!r}")
-    return float(noise)
 
 
 def gradient_fn(forward, x, y):
@@ -119,8 +109,8 @@ def smoothgrad(model, x, y=None, samples=25, noise=0.15, seed=None):
     Reference:
         Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
     """
-    samples = check_positive_int("samples", samples)
-    noise = check_noise(noise)
+    samples = check_int("samples", samples)
+    noise = check_number("noise", noise, minimum=0)
     x, y = targets.prepare(model, x, y)
     key = ("smoothgrad", samples)
     generator = targets.seed_generator(model, key, seed)
@@ -146,7 +136,7 @@ def integrated_gradients(model, x, y=None, baseline=None, steps=50):
     Reference:
         Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017.
     """
-    steps = check_positive_int("steps", steps)
+    steps = check_int("steps", steps)
     x, y = targets.prepare(model, x, y)
     if baseline is None:
         baseline = ops.zeros_like(x)

@@ -7,7 +7,7 @@ Each step has two phases, shared by every backend:
 2. `objective_loss`: training-mode passes on the images the objective needs,
    its loss terms, plus the losses of the model's defense layers (FSR, CIFS,
    CAS: their `add_loss` terms and `output_losses`), so any layer works with
-   any objective. The passes run inside `layers.label_scope(y)` for layers
+   any objective. The passes run inside `labels.label_scope(y)` for layers
    whose losses need labels. Layer losses count on the adversarial pass only
    (the clean pass for objectives without an attack), as the reference
    implementations of FSR, CIFS and CAS train.
@@ -21,16 +21,20 @@ accuracy under the training attack.
 Inputs may be `{"image": x, "saliency": s}` instead of images: the model sees
 `x` and the attack receives `perturb(forward, x, target, saliency=s)`, so a
 dataset can carry precomputed saliency maps to a saliency-initialised attack
-(SAT, `tfrobust.saliency.sat`).
+(SAT, `tfrobust.attacks.saliency_init`).
+
+The training attack's state is the model's: every variable and seed generator
+it holds is tracked (the JAX train step reads variables only from the model's
+state, and `training.backup` saves them), and `fit` adds the callbacks the
+attack asks for (`Attack.training_callbacks`: SAT's alpha^t schedule).
 """
 
 import keras
 from keras import ops
 
 from tfrobust import backend
-from tfrobust.layers.labels import label_scope
+from tfrobust.labels import label_scope
 from tfrobust.training import checked_data
-from tfrobust.training.multi_worker import MultiWorkerFitMixin
 
 
 def split_inputs(x):
@@ -43,9 +47,15 @@ def split_inputs(x):
     return x["image"], x.get("saliency")
 
 
+def attack_state(attack):
+    """The variables and seed generators `attack` holds, found as Keras finds a layer's."""
+    return [value for value in vars(attack).values()
+            if isinstance(value, (keras.Variable, keras.random.SeedGenerator))]
+
+
 # `MultiWorkerFitMixin` works around keras-team/keras#20585 so that `fit` runs under
-# MultiWorkerMirroredStrategy (see `multi_worker.py`); it is inert otherwise.
-class AdversarialModel(MultiWorkerFitMixin, keras.Model):
+# MultiWorkerMirroredStrategy (see `backend/multi_worker.py`); it is inert otherwise.
+class AdversarialModel(backend.MultiWorkerFitMixin, keras.Model):
     """Wraps a classifier (logits out, [0, 1] images in) for adversarial training.
 
     Args:
@@ -76,8 +86,8 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
         self.training_attack = None
         if attack is not None:
             self.training_attack = self._inner_attack(attack)
-            # Tracked, so the attack's random state is part of the model's state.
-            self.attack_seed_generator = self.training_attack.seed_generator
+            # Tracked, so the attack's state (its random state, SAT's alpha^t) is the model's.
+            self.attack_state = attack_state(self.training_attack)
         self.clean_accuracy = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
         self.adv_accuracy = (keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
                              if attack is not None else None)
@@ -98,8 +108,10 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
             jit_compile = backend.xla_by_default()
         super().compile(*args, jit_compile=jit_compile, **kwargs)
 
-    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+    def fit(self, x=None, y=None, *args, validation_data=None, callbacks=None, **kwargs):
         """`keras.Model.fit`, with the labels and images checked first (`checked_data`).
+
+        The training attack's `training_callbacks()` run after `callbacks`.
 
         Raises:
             ValueError: for array labels that are not integers in
@@ -110,8 +122,11 @@ class AdversarialModel(MultiWorkerFitMixin, keras.Model):
         validation_data = checked_data.checked_validation(self.model, validation_data)
         if "shuffle" not in kwargs and not hasattr(x, "shape"):
             kwargs["shuffle"] = False  # a dataset orders itself; Keras warns that True is ignored
+        if self.attack is not None:
+            callbacks = [*(callbacks or []), *self.attack.training_callbacks()]
         with checked_data.dataset_errors():
-            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+            return super().fit(x, y, *args, validation_data=validation_data,
+                               callbacks=callbacks, **kwargs)
 
     def _inner_attack(self, attack):
         """`attack`, ascending the objective's inner loss where it has its own (TRADES)."""

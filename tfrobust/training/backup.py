@@ -2,9 +2,10 @@
 
 What an epoch depends on is saved after it, in one folder written under a
 temporary name and renamed (a kill leaves the previous epoch's folder intact):
-the weights and optimizer state (`save_weights`) and the random states of
-every `keras.random.SeedGenerator` (the training attack's, dropout's), which
-`save_weights` leaves out. The data order and augmentation are a function of
+the weights, the training attack's variables (SAT's alpha^t, which
+`AdversarialModel` tracks) and the optimizer state (`save_weights`), and the
+random states of every `keras.random.SeedGenerator` (the training attack's,
+dropout's), which `save_weights` leaves out. The data order and augmentation are a function of
 the epoch number (`tfrobust.data.training_batches`), so the epoch to resume
 from (`completed_epochs`) is all the data pipeline needs.
 

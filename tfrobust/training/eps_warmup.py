@@ -9,6 +9,8 @@ budget that grows linearly over the first epochs, as in Gowal et al. 2018
 
 import keras
 
+from tfrobust.argument_validation import check_int
+
 
 class EpsilonWarmup(keras.callbacks.Callback):
     """Epoch `t` (from 0) trains against `min(1, (t + 1) / epochs)` of the budget.
@@ -23,9 +25,7 @@ class EpsilonWarmup(keras.callbacks.Callback):
 
     def __init__(self, epochs):
         super().__init__()
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"`epochs` must be an integer >= 1. Received: epochs={epochs!r}")
-        self.epochs = epochs
+        self.epochs = check_int("epochs", epochs)
         self._fraction = None
 
     def on_train_begin(self, logs=None):

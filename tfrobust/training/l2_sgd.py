@@ -10,6 +10,8 @@ the papers' numbers, so they train with this optimizer.
 
 import keras
 
+from tfrobust.argument_validation import check_number
+
 
 @keras.saving.register_keras_serializable(package="tfrobust")
 class L2SGD(keras.optimizers.SGD):
@@ -31,9 +33,7 @@ class L2SGD(keras.optimizers.SGD):
             raise ValueError("L2SGD takes `l2` (coupled); Keras's decoupled `weight_decay` "
                              "would decay the weights twice")
         super().__init__(learning_rate, momentum=momentum, nesterov=nesterov, name=name, **kwargs)
-        if l2 < 0:
-            raise ValueError(f"`l2` must be >= 0. Received: l2={l2}")
-        self.l2 = float(l2)
+        self.l2 = check_number("l2", l2, minimum=0)
 
     def apply(self, grads, trainable_variables=None):
         if self.l2:

@@ -7,7 +7,7 @@ Mirrored on a host with several GPUs, else the default strategy. Create the
 strategy first thing in the program: MultiWorkerMirroredStrategy must exist
 before TensorFlow runs any op. Build and compile the model under
 `strategy.scope()`; `AdversarialModel.fit` then works with every strategy here
-(multi-worker through `tfrobust.training.multi_worker`).
+(multi-worker through `tfrobust.backend.multi_worker`).
 
 TensorFlow backend only. On JAX, use Keras's own data parallelism:
 `keras.distribution.initialize()` (one call per process, for multi-process

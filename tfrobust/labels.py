@@ -6,7 +6,8 @@ its input. `AdversarialModel` runs its training-mode passes inside
 `label_scope(y)`; such layers read `current_labels()` there. A context
 variable (not a module global) keeps concurrent replicas and nested scopes
 apart, and it is read while a step is traced, so it works under `tf.function`
-and `jax.jit` alike.
+and `jax.jit` alike. The module sits below both `tfrobust.layers` and
+`tfrobust.training`, so that training a model does not load every layer.
 
 Some losses also need the whole model's output, which a layer computes before
 it exists: FSR's wrong-class target y' is the model's most confident wrong
@@ -62,7 +63,7 @@ def require_labels(layer):
             f"{type(layer).__name__} layer {layer.name!r} adds a loss that needs the "
             "batch labels in training mode. Train with "
             "`tfrobust.training.adversarial(model, objective, attack)`, which calls the "
-            "model inside `tfrobust.layers.label_scope(y)`, or wrap the training-mode "
+            "model inside `tfrobust.labels.label_scope(y)`, or wrap the training-mode "
             "call in `label_scope(y)` yourself. Received: no labels in scope."
         )
     return labels
