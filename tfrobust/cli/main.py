@@ -16,26 +16,29 @@ VERBOSE = ("-v", "--verbose")
 VERBOSE_HELP = "show TensorFlow's start-up logs and full tracebacks"
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A (sub)command's parser: `--verbose` after it too, as users type it at the end.
+
+    `add_subparsers` builds nested parsers of its parser's own class, so every level
+    accepts it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument(*VERBOSE, action="store_true", default=argparse.SUPPRESS,
+                          help=VERBOSE_HELP)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tfrobust", description="Adversarially robust image classifiers for Keras 3.",
         epilog="Exit codes: 0 success, 2 bad usage or bad input, 1 any other error.")
     parser.add_argument(*VERBOSE, action="store_true", help=VERBOSE_HELP)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                       parser_class=CommandParser)
     for name in COMMANDS:
         importlib.import_module(f"tfrobust.cli.{name}").add_parser(subparsers)
-    _accept_verbose_anywhere(subparsers)
     return parser
-
-
-def _accept_verbose_anywhere(subparsers):
-    """`--verbose` after any (sub)command too, as users type it at the end of the line."""
-    for sub in subparsers.choices.values():
-        sub.add_argument(*VERBOSE, action="store_true", default=argparse.SUPPRESS,
-                         help=VERBOSE_HELP)
-        for action in sub._subparsers._group_actions if sub._subparsers else []:
-            if isinstance(action, argparse._SubParsersAction):
-                _accept_verbose_anywhere(action)
 
 
 def user_errors():

@@ -150,15 +150,13 @@ def evaluate(recipe, classifier, progress=True, resume_dir=None):
 
 
 def write_entry(out_dir, recipe, summary, command):
+    """The zoo files of a run: resolved recipe, evaluation report, then the card from them."""
     from tfrobust import evaluation
-    from tfrobust.zoo.card import model_card
+    from tfrobust.zoo.card import entry_card
 
-    recipe_data = resolved(recipe)
-    write_text(out_dir / zoo_entry.RECIPE, yaml.safe_dump(recipe_data, sort_keys=False))
+    write_text(out_dir / zoo_entry.RECIPE, yaml.safe_dump(resolved(recipe), sort_keys=False))
     evaluation.write_report(summary, out_dir)
-    times = out_dir / zoo_entry.TRAINING_TIME
-    training_time = json.loads(times.read_text()) if times.is_file() else None
-    write_text(out_dir / zoo_entry.CARD, model_card(recipe_data, summary, command, training_time))
+    write_text(out_dir / zoo_entry.CARD, entry_card(out_dir, command))
 
 
 def publish(out_dir, name, models_root):

@@ -171,16 +171,18 @@ def recorded_command(card_text):
     return found.group(1) if found else None
 
 
-def entry_card(path):
-    """The card of the entry in folder `path`, from its files, keeping the command its card states.
+def entry_card(path, command=None):
+    """The card of the entry in folder `path`, from its files: the one way cards are made.
 
     The recipe, evaluation and epoch times are on disk, but the command as typed is
-    only in the card, so a card regenerated in a newer format still says how it was made.
+    only in the card: without `command`, the one the existing card states is kept, so
+    a card regenerated in a newer format still says how it was made.
     """
     from tfrobust.evaluation.summary import EvalSummary
 
     card = path / CARD
-    command = recorded_command(card.read_text()) if card.is_file() else None
+    if command is None and card.is_file():
+        command = recorded_command(card.read_text())
     times = path / TRAINING_TIME
     return model_card(yaml.safe_load((path / RECIPE).read_text()),
                       EvalSummary.from_dict(json.loads((path / EVAL).read_text())), command,
