@@ -23,10 +23,20 @@ def _sublayers(layer):
         yield from _sublayers(sub)
 
 
-def is_randomised(model, x, tolerance=1e-6):
-    """Whether two inference passes on the same images disagree (AutoAttack's check)."""
+RANDOMNESS_TOLERANCE = 1e-5  # relative change of the logits that counts as random
+
+
+def logit_variation(first, second):
+    """The largest change between two inference passes' logits, relative to their scale."""
+    scale = np.abs(first).max(initial=0.0) + 1e-12
+    return float(np.abs(first - second).max(initial=0.0) / scale)
+
+
+def is_randomised(model, x):
+    """Whether two inference passes on the same images disagree (AutoAttack's check; the
+    sanity check `randomised_model` applies the same rule)."""
     first, second = (keras.ops.convert_to_numpy(model(x, training=False)) for _ in range(2))
-    return bool(np.max(np.abs(first - second), initial=0.0) > tolerance)
+    return logit_variation(first, second) > RANDOMNESS_TOLERANCE
 
 
 def adaptive_attacks(model, x):

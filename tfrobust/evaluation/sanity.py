@@ -37,6 +37,8 @@ from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.protocol import attack_still_robust
 from tfrobust.attacks.protocol import predict_labels
 from tfrobust.attacks.square import Square
+from tfrobust.evaluation.adaptive import RANDOMNESS_TOLERANCE
+from tfrobust.evaluation.adaptive import logit_variation
 from tfrobust.evaluation.summary import SanityCheck
 
 FLAGS_DOC = "https://github.com/fra31/auto-attack/blob/master/flags_doc.md"
@@ -160,10 +162,9 @@ def _model_checks(model, x, y, batch_size, wanted):
     # -- the model itself (AutoAttack's checks) -----------------------------------
     probe = x[:min(len(x), batch_size)]
     first, second = _logits(model, probe, batch_size), _logits(model, probe, batch_size)
-    scale = np.abs(first).max() + 1e-12
-    diff = float(np.abs(first - second).max() / scale)
+    diff = logit_variation(first, second)
     checks.append(_check(
-        "randomised_model", diff <= 1e-5,
+        "randomised_model", diff <= RANDOMNESS_TOLERANCE,
         f"relative difference of the logits across two calls on the same images: {diff:.2g}",
         "the model is randomised: evaluate it with Expectation over Transformation (EOT) "
         "attacks, a deterministic attack overestimates its robustness.", FLAGS_DOC))
