@@ -64,7 +64,13 @@ def test_builds_default_and_mirrored_strategies():
     assert mirrored.num_replicas_in_sync == max(1, len(tf.config.list_physical_devices("GPU")))
 
 
-def test_jax_backend_is_pointed_to_keras_distribution(monkeypatch):
+def test_jax_gets_keras_data_parallelism_or_a_plain_scope(monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with pytest.raises(ValueError, match="keras.distribution.DataParallel"):
-        make_strategy("auto")
+    with pytest.raises(ValueError, match="keras.distribution.initialize"):
+        make_strategy("multi_worker")
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["cpu:0"])
+    with make_strategy("auto").scope():
+        pass
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["gpu:0", "gpu:1"])
+    assert isinstance(make_strategy("auto"), keras.distribution.DataParallel)
+    assert not isinstance(make_strategy("default"), keras.distribution.DataParallel)

@@ -9,11 +9,14 @@ before TensorFlow runs any op. Build and compile the model under
 `strategy.scope()`; `AdversarialModel.fit` then works with every strategy here
 (multi-worker through `tfrobust.backend.multi_worker`).
 
-TensorFlow backend only. On JAX, use Keras's own data parallelism:
-`keras.distribution.initialize()` (one call per process, for multi-process
-jobs) then `keras.distribution.set_distribution(keras.distribution.DataParallel())`.
+On JAX the same names give Keras's own data parallelism instead
+(`keras.distribution.DataParallel` over the local devices, whose `scope()`
+the run enters the same way) or, on one device, a scope that changes nothing.
+A multi-process JAX job calls `keras.distribution.initialize()` in each
+process first; `"multi_worker"` is refused on JAX with that instruction.
 """
 
+import contextlib
 import json
 import os
 
@@ -53,20 +56,22 @@ def make_strategy(name="auto"):
     worker without it).
 
     Example:
-        >>> strategy = make_strategy()  # doctest: +SKIP
-        >>> with strategy.scope():  # doctest: +SKIP
-        ...     robust = tfrobust.adversarial(model, objectives.PGDAT(), attacks.PGD())
+        >>> import tfrobust
+        >>> from tfrobust import architectures, attacks, objectives
+        >>> strategy = make_strategy()  # on one CPU, the default strategy
+        >>> with strategy.scope():
+        ...     model = architectures.get("lenet")
+        ...     robust = tfrobust.adversarial(model, objectives.PGDAT(), attacks.PGD(eps=0.3))
         ...     robust.compile(optimizer="sgd")
-        >>> robust.fit(train_ds, epochs=10)  # doctest: +SKIP
+
+        `robust.fit(...)` then trains on every device of the strategy.
     """
     _check_name(name)
+    if keras.backend.backend() == "jax":
+        return _jax_distribution(name)
     if keras.backend.backend() != "tensorflow":
-        raise ValueError(
-            "`make_strategy` builds tf.distribute strategies, for the TensorFlow backend. "
-            "On JAX, call `keras.distribution.initialize()` in each process of a "
-            "multi-process job, then `keras.distribution.set_distribution("
-            "keras.distribution.DataParallel())`. "
-            f"Received: KERAS_BACKEND={keras.backend.backend()!r}, name={name!r}")
+        raise ValueError("`make_strategy` supports the TensorFlow and JAX backends. "
+                         f"Received: KERAS_BACKEND={keras.backend.backend()!r}")
     import tensorflow as tf
 
     resolved = resolve_strategy_name(name)
@@ -75,6 +80,26 @@ def make_strategy(name="auto"):
     if resolved == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+class SingleDevice:
+    """What `make_strategy` gives on one JAX device: a `scope()` that changes nothing."""
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def _jax_distribution(name):
+    """Keras's data parallelism over the local JAX devices, or `SingleDevice` on one."""
+    if name == "multi_worker":
+        raise ValueError(
+            "On JAX, a multi-process job calls `keras.distribution.initialize()` in each "
+            "process, then trains under `keras.distribution.DataParallel()`; pass "
+            "--strategy auto after initialising. Received: name='multi_worker'")
+    devices = keras.distribution.list_devices()
+    if name != "default" and len(devices) > 1:
+        return keras.distribution.DataParallel(devices=devices)
+    return SingleDevice()
 
 
 def _check_name(name):
