@@ -2,10 +2,9 @@
 
 `run_layer_test` checks what every defense layer owes its users (config round
 trip, `.keras` reload with identical outputs, one adversarial `fit` step that
-trains every weight, bad arguments rejected with the value); `run_objective_test`
-checks one `fit` step of an objective through `adversarial(...)`, the call that
-training makes. Both run on the current backend: mark the calling test `jax` to
-run it on both.
+trains every weight, bad arguments rejected with the value), through
+`adversarial(...)`, the call that training makes. It runs on the current
+backend: mark the calling test `jax` to run it on both.
 """
 
 import keras
@@ -94,14 +93,3 @@ def run_layer_test(layer_factory, input_shape, num_classes, tmp_path, bad_kwargs
     for kwargs in bad_kwargs:
         with pytest.raises(ValueError, match="Received"):
             layer_factory(**kwargs)
-
-
-def run_objective_test(objective, model, x, y, attack=None):
-    """One `fit` step of `objective` through `adversarial(...)` trains every weight of `model`."""
-    before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
-    history = fit_one_step(model, objective, attack, x, y)
-    assert np.isfinite(history["loss"][0])
-    assert_weights_changed(model.trainable_weights, before)
-    config = objective.get_config()
-    assert type(objective)(**config).get_config() == config
-    return history
