@@ -1,7 +1,7 @@
 # The two set-up commands of the README: `make demo` and `make test`.
 # Each creates or updates the virtualenv in $(VENV), installs tfrobust into it,
-# then runs the demo or the whole test suite (TensorFlow backend, then the
-# backend-portable tests again on JAX).
+# then runs the demo or the whole test suite (TensorFlow backend, the docstring
+# examples of the package, then the backend-portable tests again on JAX).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat setup.py | sha256sum | cut -c1-12)
@@ -23,4 +23,5 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+	$(PY) -m pytest --doctest-modules tfrobust
 	KERAS_BACKEND=jax $(PY) -m pytest -m jax tests

@@ -1,9 +1,9 @@
-"""Test-wide settings: a private data cache, the shared datasets when present, a local server."""
+"""Test-wide settings: the shared datasets when present, a local server (the private
+cache is the repository's `conftest.py`, shared with the doctests)."""
 
 import contextlib
 import functools
 import http.server
-import os
 import pathlib
 import threading
 
@@ -18,11 +18,6 @@ def pytest_configure(config):
         config.option.markexpr = " and ".join(
             filter(None, [config.option.markexpr, "not slow"])
         )
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _private_cache(tmp_path_factory):
-    os.environ["TFROBUST_CACHE_DIR"] = str(tmp_path_factory.mktemp("tfrobust-cache"))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from keras import ops
 
 from tfrobust import attacks
 from tfrobust import objectives
+from tfrobust.attacks.protocol import predict_labels
 from tfrobust.training import adversarial
 
 
@@ -31,6 +32,19 @@ def batch(input_shape, num_classes, n=8, seed=0):
     rng = np.random.default_rng(seed)
     return (rng.random((n, *input_shape), dtype=np.float32),
             np.arange(n) % num_classes)
+
+
+def mlp_and_batch(input_shape, n=16, seed=0):
+    """A small random ReLU classifier over 10 classes, `n` uniform points, and its own labels.
+
+    Labels are the model's predictions, so every point starts correctly classified,
+    as an attack expects of the points it is given.
+    """
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+    x = np.random.default_rng(seed).uniform(0, 1, (n, *input_shape)).astype("float32")
+    return model, x, predict_labels(model, x)
 
 
 def fit_one_step(model, objective=None, attack=None, x=None, y=None):

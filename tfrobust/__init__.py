@@ -2,8 +2,10 @@
 
 Submodules load on first use, so `import tfrobust` stays cheap:
 
+    >>> import tfrobust
+    >>> model = tfrobust.architectures.get("resnet20", width=0.25)
     >>> robust = tfrobust.adversarial(model, tfrobust.objectives.TRADES(),
-    ...                               tfrobust.attacks.PGD(eps=8 / 255))  # doctest: +SKIP
+    ...                               tfrobust.attacks.PGD(eps=8 / 255))
 """
 
 import importlib

@@ -15,7 +15,7 @@ and evaluations receive (images, labels, model outputs) is checked by
 import math
 import numbers
 
-NORMS = ("linf", "l2")
+NORMS = ("linf", "l2", "l1")
 
 
 def _reject(name, value, requirement):
@@ -59,6 +59,13 @@ def check_number(name, value, minimum=None, maximum=None, exclusive_minimum=Fals
             limits = f" in {low}{minimum:g}, {maximum:g}]"
         _reject(name, value, f"a finite number{limits}{' or None' if allow_none else ''}{hint}")
     return float(value)
+
+
+def check_bool(name, value):
+    """`value`, which must be a `bool` (not merely truthy)."""
+    if not isinstance(value, bool):
+        _reject(name, value, "a bool")
+    return value
 
 
 def check_choice(name, value, choices):

@@ -25,7 +25,7 @@ def test_list_names():
 
 
 def test_unknown_name_lists_valid_names():
-    match = "valid names are .*'resnet18'.*Received: name='resnet-18'"
+    match = r"\(did you mean 'resnet18'\?\). Valid names: lenet, .*Received: name='resnet-18'"
     with pytest.raises(ValueError, match=match):
         architectures.get("resnet-18")
 

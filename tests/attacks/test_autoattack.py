@@ -98,9 +98,85 @@ def test_standard_version_runs_the_four_attacks_in_order(norm, eps):
     assert all(a - s.n_fooled == b for a, s, b in zip(attacked, report.stages, attacked[1:]))
 
 
+# The reference's settings, pyautoattack 0.2.0 `autoattack.py`: the attack objects of
+# `AutoAttack.__init__` (lines 46-58: APGD 100 iterations, FAB 100, Square p_init 0.8) as
+# `_set_version` (lines 297-332) leaves them, and `run_standard_evaluation` (line 207:
+# fab-t always 1 restart). Per version: (name, class, settings) in the order they run.
+REFERENCE_VERSIONS = {
+    ("standard", "linf"): [  # lines 302-315
+        ("apgd-ce", "APGD", dict(loss="ce", restarts=1, steps=100, large_eps=False)),
+        ("apgd-t", "APGDT", dict(n_target_classes=9, restarts=1, steps=100, large_eps=False)),
+        ("fab-t", "FABT", dict(n_target_classes=9, steps=100)),
+        ("square", "Square", dict(n_queries=5000, p_init=0.8)),
+    ],
+    ("standard", "l1"): [  # lines 306-310: use_largereps, 5 restarts, 5 target classes
+        ("apgd-ce", "APGD", dict(loss="ce", restarts=5, steps=100, large_eps=True)),
+        ("apgd-t", "APGDT", dict(n_target_classes=5, restarts=1, steps=100, large_eps=True)),
+        ("fab-t", "FABT", dict(n_target_classes=9, steps=100)),
+        ("square", "Square", dict(n_queries=5000, p_init=0.8)),
+    ],
+    ("plus", "linf"): [  # lines 318-324
+        ("apgd-ce", "APGD", dict(loss="ce", restarts=5, steps=100, large_eps=False)),
+        ("apgd-dlr", "APGD", dict(loss="dlr", restarts=5, steps=100, large_eps=False)),
+        ("fab", "FAB", dict(restarts=5, steps=100)),
+        ("square", "Square", dict(n_queries=5000, p_init=0.8)),
+        ("apgd-t", "APGDT", dict(n_target_classes=9, restarts=1, steps=100, large_eps=False)),
+        ("fab-t", "FABT", dict(n_target_classes=9, steps=100)),
+    ],
+    ("rand", "linf"): [  # lines 330-332
+        ("apgd-ce", "APGD", dict(loss="ce", restarts=1, steps=100, eot_samples=20)),
+        ("apgd-dlr", "APGD", dict(loss="dlr", restarts=1, steps=100, eot_samples=20)),
+    ],
+}
+
+
+@pytest.mark.parametrize("version, norm", list(REFERENCE_VERSIONS))
+def test_versions_have_the_reference_settings(version, norm):
+    eps = {"linf": 8 / 255, "l1": 12.0}[norm]
+    aa = AutoAttack(eps, norm=norm, version=version, seed=0)
+    expected = REFERENCE_VERSIONS[version, norm]
+    assert aa.names == [name for name, _, _ in expected]
+    for attack, (name, cls, settings) in zip(aa.attacks, expected):
+        config = attack.get_config()
+        assert (type(attack).__name__, attack.name) == (cls, name)
+        assert {key: config[key] for key in settings} == settings, name
+        assert (config["eps"], config["norm"]) == (eps, norm)
+
+
+def test_plus_version_keeps_the_step_overrides():
+    aa = AutoAttack(0.5, norm="l2", version="plus", apgd_steps=7, fab_steps=6, square_queries=50)
+    assert [a.steps for a in aa.attacks if a.name != "square"] == [7, 7, 6, 7, 6]
+    assert aa.attacks[aa.names.index("square")].n_queries == 50
+    assert aa.with_eps(0.25).get_config() == {**aa.get_config(), "eps": 0.25}
+
+
+def test_plus_is_never_weaker_than_standard():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+    x, y = batch(model, n=32)
+    budgets = dict(seed=0, apgd_steps=10, fab_steps=10, square_queries=50)
+    for norm, eps in (("linf", 0.04), ("l2", 0.25)):
+        _, standard = AutoAttack(eps, norm=norm, **budgets).run(model, x, y)
+        _, plus = AutoAttack(eps, norm=norm, version="plus", **budgets).run(model, x, y)
+        assert plus.robust_accuracy <= standard.robust_accuracy
+        assert 0 < standard.robust_accuracy < standard.clean_accuracy  # a budget that tells
+
+
+def test_fewer_classes_skip_what_cannot_run():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    x, y = batch(model, n=8)
+    aa = AutoAttack(0.05, version="plus", seed=0, apgd_steps=3, fab_steps=3, square_queries=5)
+    assert aa.skipped() == ()
+    _, report = aa.run(model, x, y)
+    assert [s.name for s in report.stages] == ["apgd-ce", "apgd-dlr", "fab", "square", "fab-t"]
+    assert report.skipped == ("apgd-t",)  # its targeted DLR loss needs 4 classes
+
+
 def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="version"):
-        AutoAttack(8 / 255, version="plus")
+        AutoAttack(8 / 255, version="fast")
     with pytest.raises(ValueError, match="custom"):
         AutoAttack(8 / 255, attacks=[Spy(8 / 255, lambda z: z)])
     with pytest.raises(ValueError, match="threat model"):

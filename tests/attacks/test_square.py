@@ -112,39 +112,42 @@ def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="p_init"):
         Square(eps=0.1, p_init=1.5)
     with pytest.raises(ValueError, match="norm"):
-        Square(eps=0.5, norm="l1")
+        Square(eps=0.5, norm="l0")
     model = linear_model(shape=(4, 4, 1))
     x, y = batch(model, shape=(4, 4, 1))
-    with pytest.raises(ValueError, match="5 x 5"):
-        Square(eps=0.5, norm="l2", n_queries=2)(model, x, y)
+    for norm in ("l2", "l1"):
+        with pytest.raises(ValueError, match="5 x 5"):
+            Square(eps=0.5, norm=norm, n_queries=2)(model, x, y)
 
 
-def ring_rectangle(height, width):
-    """The reference construction: ring k around the centre adds 1/(k+1)^2 to its pixels."""
+def ring_rectangle(height, width, norm):
+    """The reference construction: ring k around the centre adds 1/(k+1)^2 to its pixels
+    (1/(k+1)^4 at L1), normalised in `norm`."""
     out = np.zeros((height, width))
     for k in range(max(height // 2 + 1, width // 2 + 1)):
         rows = slice(max(height // 2 - k, 0), height // 2 + k + 1)
         cols = slice(max(width // 2 - k, 0), width // 2 + k + 1)
-        out[rows, cols] += 1.0 / (k + 1) ** 2
-    return out / np.linalg.norm(out)
+        out[rows, cols] += 1.0 / (k + 1) ** (4 if norm == "l1" else 2)
+    return out / np.linalg.norm(out.ravel(), ord=1 if norm == "l1" else 2)
 
 
-def eta(side):
+def eta(side, norm):
     half = side // 2
-    pattern = np.vstack([ring_rectangle(half, side), -ring_rectangle(side - half, side)])
-    return pattern / np.linalg.norm(pattern)
+    pattern = np.vstack([ring_rectangle(half, side, norm), -ring_rectangle(side - half, side, norm)])
+    return pattern / np.linalg.norm(pattern.ravel(), ord=1 if norm == "l1" else 2)
 
 
+@pytest.mark.parametrize("norm", ["l2", "l1"])
 @pytest.mark.parametrize("side", [3, 5, 6, 9])
-def test_l2_window_pattern_is_the_ring_construction(side):
+def test_window_pattern_is_the_ring_construction(side, norm):
     top, left, size = np.array([2.0, 0.0]), np.array([1.0, 12.0 - side]), 12
     got = keras.ops.convert_to_numpy(window_pattern(
         keras.ops.convert_to_tensor(top, "float32"), keras.ops.convert_to_tensor(left, "float32"),
-        float(side), size, size, keras.ops.convert_to_tensor([False, True])))
+        float(side), size, size, keras.ops.convert_to_tensor([False, True]), norm))
     for image, transpose in enumerate((False, True)):
         expected = np.zeros((size, size))
-        t, l = int(top[image]), int(left[image])
-        expected[t:t + side, l:l + side] = eta(side).T if transpose else eta(side)
+        row, col = int(top[image]), int(left[image])
+        expected[row:row + side, col:col + side] = eta(side, norm).T if transpose else eta(side, norm)
         np.testing.assert_allclose(got[image], expected, atol=1e-6)
 
 

@@ -65,7 +65,7 @@ def test_second_load_reads_the_cache_written_atomically(sample_copy):
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="Valid names: mnist, fashion_mnist, cifar10"):
+    with pytest.raises(ValueError, match="Valid names: cifar10, cifar100, fashion_mnist, "):
         data.load_numpy("cifar11", "test")
 
 

@@ -5,6 +5,7 @@ import pytest
 from tfrobust.attacks import PGD
 from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.evaluation import build_attacks
+from tfrobust.evaluation import list_attacks
 from tfrobust.evaluation import make_attack
 
 EPS = 8 / 255
@@ -27,6 +28,13 @@ def test_named_configurations_build_the_papers_attacks():
     assert (cw.loss, cw.steps, cw.step_size) == ("cw", 30, pytest.approx(0.1 * EPS))
     assert isinstance(ensemble, Ensemble) and ensemble.names == ["fgsm", "pgd", "pgd100", "cw"]
     assert [a.steps for a in ensemble.attacks[1:]] == [20, 100, 30]
+
+
+@pytest.mark.parametrize("name", list_attacks())
+def test_every_registered_name_builds_under_its_name(name):
+    options = {"of": ["fgsm", "pgd"]} if name == "ensemble" else {}
+    attack = make_attack(name, EPS, seed=0, **options)
+    assert attack.name == name and attack.eps == pytest.approx(EPS)
 
 
 def test_default_pgd_step_is_madrys():

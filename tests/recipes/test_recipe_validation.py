@@ -1,5 +1,6 @@
 """Recipes: every file validates; bad values are clear errors before any training."""
 
+import inspect
 import pathlib
 
 import pytest
@@ -7,6 +8,7 @@ import yaml
 
 from tfrobust.recipes import RecipeError
 from tfrobust.recipes import load_recipe
+from tfrobust.recipes import registry
 
 FOLDER = pathlib.Path(__file__).resolve().parents[2] / "recipes"
 RECIPES = sorted(FOLDER.glob("*.yaml"))
@@ -27,6 +29,13 @@ def test_every_recipe_validates_at_paper_and_every_scale(path):
     assert (cpu.name.split("/")[0], cpu.name.split("-", 1)[1]) == (dataset, method)
     if path in RECIPES:
         assert paper.reported, "a recipe states the numbers the paper reports"
+
+
+@pytest.mark.parametrize("components, name", [
+    (components, name) for components in (registry.OBJECTIVES, registry.ATTACKS, registry.LAYERS)
+    for name in components.list()], ids=lambda value: getattr(value, "kind", value))
+def test_every_registered_component_is_a_class(components, name):
+    assert inspect.isclass(registry.resolve(components, name, components.kind))
 
 
 @pytest.fixture
@@ -50,10 +59,13 @@ def recipe_file(tmp_path):
     ({"training__epochs": "ten"}, "training.epochs: expected an integer. Received: 'ten'"),
     ({"evaluation__eps": 8}, "evaluation.eps: an L-inf budget is in the [0, 1] pixel scale"),
     ({"evaluation__eps": "8/255"}, None),
-    ({"dataset__name": "cifar11"}, "unknown dataset 'cifar11' (did you mean 'cifar10'?)"),
-    ({"model__architecture": "resnet19"}, "unknown architecture 'resnet19'"),
-    ({"objective__name": "trade"}, "unknown objective 'trade' (did you mean 'trades'?)"),
-    ({"evaluation__attacks": ["autoatack"]}, "unknown attack 'autoatack'"),
+    ({"dataset__name": "cifar11"},
+     "dataset.name: Unknown dataset 'cifar11' (did you mean 'cifar10'?)"),
+    ({"model__architecture": "resnet19"}, "model.architecture: Unknown architecture 'resnet19'"),
+    ({"objective__name": "trade"},
+     "objective.name: Unknown objective 'trade' (did you mean 'trades'?)"),
+    ({"evaluation__attacks": ["autoatack"]},
+     "evaluation.attacks: Unknown attack 'autoatack' (did you mean 'autoattack'?)"),
     ({"training__optimizer__learning_rate": -1}, "learning_rate: must be > 0"),
 ])
 def test_bad_values_name_the_key(recipe_file, changes, message):

@@ -1,4 +1,4 @@
-"""Each bad input of `reliability_cases.CASES` raises its error, naming the bad value, before any work."""
+"""Each bad input of `reliability_cases.CASES` raises an error naming the value, before any work."""
 
 import re
 

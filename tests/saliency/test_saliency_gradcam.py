@@ -11,7 +11,7 @@ from tfrobust.saliency import gradcam
 
 
 def cam_model():
-    """x -> 1x1 conv "conv" (2 channels, linear) -> global mean -> Dense(3): dlogit/dA is constant."""
+    """x -> 1x1 conv "conv" (2 channels, linear) -> global mean -> Dense(3): constant dlogit/dA."""
     keras.utils.set_random_seed(1)
     inputs = keras.Input((3, 3, 1))
     a = keras.layers.Conv2D(2, 1, name="conv")(inputs)

@@ -51,7 +51,7 @@ def test_start_is_in_the_eps_ball_and_the_box_whatever_the_map():
 @pytest.mark.jax
 @pytest.mark.parametrize("epoch", [0, 2, 6])
 def test_random_fraction_is_alpha_to_the_epoch(epoch):
-    """With s = +1 everywhere the saliency start is -eps; random coordinates are +eps half the time."""
+    """With s = +1 everywhere the saliency start is -eps; random coordinates: +eps half the time."""
     model = small_cnn()
     n = 256
     x, y = np.full((n, 8, 8, 1), 0.5, "float32"), np.zeros(n, "int32")

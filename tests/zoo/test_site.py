@@ -43,7 +43,8 @@ CHECK = """
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
     for (const a of doc.querySelectorAll("a[href]")) {
       const url = new URL(a.getAttribute("href"), page).href;
-      if (url.endsWith(".html")) pages.push(url); else if (!seen.has(url)) seen.set(url, (await fetch(url)).status);
+      if (url.endsWith(".html")) pages.push(url);
+      else if (!seen.has(url)) seen.set(url, (await fetch(url)).status);
     }
     for (const el of doc.querySelectorAll("img[src], link[href], script[src]")) {
       const url = new URL(el.getAttribute("src") || el.getAttribute("href"), page).href;
@@ -52,7 +53,10 @@ CHECK = """
     }
   }
   const decoded = await Promise.all(images.map((src) => new Promise((done) => {
-    const img = new Image(); img.onload = () => done(img.naturalWidth > 0); img.onerror = () => done(false); img.src = src;
+    const img = new Image();
+    img.onload = () => done(img.naturalWidth > 0);
+    img.onerror = () => done(false);
+    img.src = src;
   })));
   const result = {rows: descending.length, descending, ascending,
                   status: Object.fromEntries(seen), images: images.length,

@@ -10,7 +10,9 @@ accepts `insert={stage: factory}` to place a defense layer after any stage
 
 Example:
     >>> from tfrobust import architectures
-    >>> model = architectures.get("resnet20", num_classes=10, width=0.25)  # doctest: +SKIP
+    >>> model = architectures.get("resnet20", num_classes=10, width=0.25)
+    >>> architectures.stage_names("resnet20")
+    ('stem', 'stage1', 'stage2', 'stage3', 'features')
 """
 
 from tfrobust.architectures.defenses import cas_insert

@@ -6,13 +6,12 @@ A builder reads as `begin(...)`, the network body tagging its stages, then
 `"classifier"`.
 """
 
-import math
-import numbers
-
 import keras
 
 from tfrobust.architectures.insertion import Stages
 from tfrobust.architectures.normalization import Normalize, resolve_stats
+from tfrobust.argument_validation import check_int
+from tfrobust.argument_validation import check_number
 
 # PyTorch's BatchNorm defaults (momentum 0.1 there is 0.9 here), as in the
 # reference implementations whose recipes we reproduce.
@@ -22,28 +21,12 @@ BN_EPSILON = 1e-5
 
 def check_args(num_classes, input_shape, width):
     """Reject bad builder arguments early; return `input_shape` as a tuple."""
-    if not _positive_int(num_classes):
-        raise ValueError(
-            f"`num_classes` must be a positive integer. Received: num_classes={num_classes!r}"
-        )
-    shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else None
-    if shape is None or len(shape) != 3 or not all(map(_positive_int, shape)):
-        raise ValueError(
-            "`input_shape` must be (height, width, channels) of positive integers. "
-            f"Received: input_shape={input_shape!r}"
-        )
-    if (
-        isinstance(width, bool)
-        or not isinstance(width, (int, float))
-        or not math.isfinite(width)
-        or width <= 0
-    ):
-        raise ValueError(f"`width` must be a number > 0. Received: width={width!r}")
-    return tuple(int(d) for d in shape)
-
-
-def _positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+    check_int("num_classes", num_classes)
+    if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
+        raise ValueError("`input_shape` must be (height, width, channels). "
+                         f"Received: input_shape={input_shape!r}")
+    check_number("width", width, minimum=0, exclusive_minimum=True)
+    return tuple(check_int(f"input_shape[{i}]", d) for i, d in enumerate(input_shape))
 
 
 def scaled(channels, width):

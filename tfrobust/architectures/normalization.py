@@ -5,10 +5,12 @@ models all live in the [0, 1] pixel scale (the RobustBench convention), and a
 reloaded `.keras` file normalises exactly as it did when it was trained.
 """
 
-import math
+import numbers
 
 import keras
 from keras import ops
+
+from tfrobust.argument_validation import check_number
 
 # Per-dataset statistics of [0, 1] pixels, used when `get(..., mean=None, std=None)`.
 STATS = {
@@ -18,18 +20,15 @@ STATS = {
 }
 
 
-def _as_floats(value, channels, arg):
-    values = [value] if isinstance(value, (int, float)) else list(value)
+def _as_floats(value, channels, arg, **limits):
+    """`value`, one number or one per channel, as `channels` floats within `limits`."""
+    values = [value] if isinstance(value, numbers.Number) else list(value)
     if len(values) == 1:
         values = values * channels
-    if len(values) != channels or not all(
-        isinstance(v, (int, float)) and math.isfinite(v) for v in values
-    ):
-        raise ValueError(
-            f"`{arg}` must be one finite number or one per channel ({channels}). "
-            f"Received: {arg}={value!r}"
-        )
-    return [float(v) for v in values]
+    if len(values) != channels:
+        raise ValueError(f"`{arg}` must be one number or one per channel ({channels}). "
+                         f"Received: {arg}={value!r}")
+    return [check_number(arg, v, **limits) for v in values]
 
 
 def resolve_stats(mean, std, channels, rgb_default="cifar10"):
@@ -52,11 +51,8 @@ def resolve_stats(mean, std, channels, rgb_default="cifar10"):
                 f"`mean` and `std` (or mean=0, std=1). Received: channels={channels}"
             )
         mean, std = STATS[defaults[channels]]
-    mean = _as_floats(mean, channels, "mean")
-    std = _as_floats(std, channels, "std")
-    if min(std) <= 0:
-        raise ValueError(f"`std` must be > 0 per channel. Received: std={std!r}")
-    return mean, std
+    return (_as_floats(mean, channels, "mean"),
+            _as_floats(std, channels, "std", minimum=0, exclusive_minimum=True))
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")
@@ -81,10 +77,8 @@ class Normalize(keras.layers.Layer):
                 "`mean` and `std` must be non-empty and of equal length. "
                 f"Received: mean={mean!r}, std={std!r}"
             )
-        if min(std) <= 0:
-            raise ValueError(f"`std` must be > 0 per channel. Received: std={std!r}")
-        self.mean = [float(v) for v in mean]
-        self.std = [float(v) for v in std]
+        self.mean = [check_number("mean", v) for v in mean]
+        self.std = [check_number("std", v, minimum=0, exclusive_minimum=True) for v in std]
 
     def build(self, input_shape):
         if input_shape[-1] is not None and input_shape[-1] != len(self.mean):

@@ -1,8 +1,8 @@
 """One name per architecture, timm-style: `get(name, ...)` builds it.
 
 Entries are plain data (builder, stage names, block points, defaults,
-description), so `list_names()`, `stage_names(name)` and `block_names(name)`
-answer without building anything.
+description) in `ARCHITECTURES`, so `list_names()`, `stage_names(name)` and
+`block_names(name)` answer without building anything.
 """
 
 import dataclasses
@@ -18,6 +18,7 @@ from tfrobust.architectures import (
     vgg,
     wide_resnet,
 )
+from tfrobust.registry import Registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,67 +35,50 @@ class Entry:
 
 _MNIST, _CIFAR, _IMAGENET = (28, 28, 1), (32, 32, 3), (224, 224, 3)
 
-ENTRIES = {
-    "lenet": Entry(lenet.lenet, lenet.STAGES, _MNIST, 10,
-                   "LeNet-5 (ReLU), the AALP MNIST model"),
-    "mnist_cnn": Entry(mnist_cnn.mnist_cnn, mnist_cnn.STAGES, _MNIST, 10,
-                       "Madry et al. MNIST CNN"),
-    "resnet9": Entry(resnet9.resnet9, resnet9.STAGES, _CIFAR, 10,
-                     "DAWNBench ResNet-9 (AALP SVHN)"),
-    "resnet18": Entry(resnet_cifar.resnet18, resnet_cifar.STAGES, _CIFAR, 10,
-                      "CIFAR ResNet-18", resnet_cifar.block_names("resnet18")),
-    "resnet34": Entry(resnet_cifar.resnet34, resnet_cifar.STAGES, _CIFAR, 10,
-                      "CIFAR ResNet-34", resnet_cifar.block_names("resnet34")),
-    "preact_resnet18": Entry(preact_resnet.preact_resnet18, preact_resnet.STAGES,
-                             _CIFAR, 10, "CIFAR PreAct ResNet-18"),
-    "resnet20": Entry(resnet_small.resnet20, resnet_small.STAGES, _CIFAR, 10,
-                      "He et al. CIFAR ResNet-20 (option-A shortcuts)"),
-    "resnet32": Entry(resnet_small.resnet32, resnet_small.STAGES, _CIFAR, 10,
-                      "He et al. CIFAR ResNet-32 (option-A shortcuts)"),
-    "resnet56": Entry(resnet_small.resnet56, resnet_small.STAGES, _CIFAR, 10,
-                      "He et al. CIFAR ResNet-56 (option-A shortcuts)"),
-    "vgg16": Entry(vgg.vgg16, vgg.STAGES, _CIFAR, 10, "CIFAR VGG-16 with BN"),
-    "wrn28_10": Entry(wide_resnet.wrn28_10, wide_resnet.STAGES, _CIFAR, 10,
-                      "WideResNet-28-10", wide_resnet.block_names(28)),
-    "wrn34_10": Entry(wide_resnet.wrn34_10, wide_resnet.STAGES, _CIFAR, 10,
-                      "WideResNet-34-10", wide_resnet.block_names(34)),
-    "resnet50": Entry(resnet_imagenet.resnet50, resnet_imagenet.STAGES, _IMAGENET,
-                      1000, "ImageNet ResNet-50"),
-    "resnet101": Entry(resnet_imagenet.resnet101, resnet_imagenet.STAGES, _IMAGENET,
-                       1000, "ImageNet ResNet-101"),
-    "resnet152": Entry(resnet_imagenet.resnet152, resnet_imagenet.STAGES, _IMAGENET,
-                       1000, "ImageNet ResNet-152"),
-}
+# name, module (whose function `name` builds it), input shape, classes, description, blocks
+_TABLE = (
+    ("lenet", lenet, _MNIST, 10, "LeNet-5 (ReLU), the AALP MNIST model", ()),
+    ("mnist_cnn", mnist_cnn, _MNIST, 10, "Madry et al. MNIST CNN", ()),
+    ("resnet9", resnet9, _CIFAR, 10, "DAWNBench ResNet-9 (AALP SVHN)", ()),
+    ("resnet18", resnet_cifar, _CIFAR, 10, "CIFAR ResNet-18", resnet_cifar.block_names("resnet18")),
+    ("resnet34", resnet_cifar, _CIFAR, 10, "CIFAR ResNet-34", resnet_cifar.block_names("resnet34")),
+    ("preact_resnet18", preact_resnet, _CIFAR, 10, "CIFAR PreAct ResNet-18", ()),
+    ("resnet20", resnet_small, _CIFAR, 10, "He et al. CIFAR ResNet-20 (option-A shortcuts)", ()),
+    ("resnet32", resnet_small, _CIFAR, 10, "He et al. CIFAR ResNet-32 (option-A shortcuts)", ()),
+    ("resnet56", resnet_small, _CIFAR, 10, "He et al. CIFAR ResNet-56 (option-A shortcuts)", ()),
+    ("vgg16", vgg, _CIFAR, 10, "CIFAR VGG-16 with BN", ()),
+    ("wrn28_10", wide_resnet, _CIFAR, 10, "WideResNet-28-10", wide_resnet.block_names(28)),
+    ("wrn34_10", wide_resnet, _CIFAR, 10, "WideResNet-34-10", wide_resnet.block_names(34)),
+    ("resnet50", resnet_imagenet, _IMAGENET, 1000, "ImageNet ResNet-50", ()),
+    ("resnet101", resnet_imagenet, _IMAGENET, 1000, "ImageNet ResNet-101", ()),
+    ("resnet152", resnet_imagenet, _IMAGENET, 1000, "ImageNet ResNet-152", ()),
+)
+
+ARCHITECTURES = Registry("architecture")
+for _name, _module, _shape, _classes, _description, _blocks in _TABLE:
+    ARCHITECTURES.register(_name, Entry(getattr(_module, _name), _module.STAGES, _shape,
+                                        _classes, _description, _blocks))
 
 
 def list_names():
     """Sorted names accepted by `get`."""
-    return sorted(ENTRIES)
-
-
-def entry(name):
-    """The `Entry` for `name`; an unknown name lists the valid ones."""
-    if name not in ENTRIES:
-        raise ValueError(
-            f"Unknown architecture {name!r}; valid names are {list_names()}. "
-            f"Received: name={name!r}"
-        )
-    return ENTRIES[name]
+    return ARCHITECTURES.list()
 
 
 def stage_names(name):
     """The stages of architecture `name` (each tagged by an `Identity`), ending in "features"."""
-    return entry(name).stages
+    return ARCHITECTURES.get(name).stages
 
 
 def block_names(name):
     """The block points inside the stages of `name` (`"stage4_block1"`, ...); may be empty."""
-    return entry(name).blocks
+    return ARCHITECTURES.get(name).blocks
 
 
 def insertion_points(name):
     """Every key `get(name, insert=...)` accepts: the stages, then the block points."""
-    return entry(name).stages + entry(name).blocks
+    spec = ARCHITECTURES.get(name)
+    return spec.stages + spec.blocks
 
 
 def get(name, num_classes=None, input_shape=None, width=1.0, insert=None,
@@ -116,10 +100,11 @@ def get(name, num_classes=None, input_shape=None, width=1.0, insert=None,
             (ImageNet statistics for the ImageNet ResNets).
 
     Example:
-        >>> model = get("resnet20", width=0.25)  # doctest: +SKIP
-        >>> features = model.get_layer("features").output  # doctest: +SKIP
+        >>> model = get("resnet20", width=0.25)
+        >>> model.get_layer("features").output.shape
+        (None, 16)
     """
-    spec = entry(name)
+    spec = ARCHITECTURES.get(name)
     return spec.builder(
         num_classes=spec.num_classes if num_classes is None else num_classes,
         input_shape=spec.input_shape if input_shape is None else input_shape,

@@ -11,6 +11,7 @@ classes. Feature Denoising puts its denoising blocks after each stage.
 import keras
 
 from tfrobust.architectures import base
+from tfrobust.argument_validation import check_choice
 
 STAGES = ("stem", "stage1", "stage2", "stage3", "stage4", "features")
 BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -45,8 +46,7 @@ def imagenet_resnet(depth, num_classes=1000, input_shape=(224, 224, 3), width=1.
         mean, std: input normalisation; ImageNet statistics for 3 channels
             by default.
     """
-    if depth not in BLOCKS:
-        raise ValueError(f"`depth` must be one of {sorted(BLOCKS)}. Received: depth={depth!r}")
+    check_choice("depth", depth, sorted(BLOCKS))
     arch = f"resnet{depth}"
     inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
                                    insert, mean, std, rgb_default="imagenet")

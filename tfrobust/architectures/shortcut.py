@@ -7,6 +7,8 @@ The CIFAR ResNet-20/32/56 of the paper add no parameters on the shortcut
 import keras
 from keras import ops
 
+from tfrobust.argument_validation import check_int
+
 
 @keras.saving.register_keras_serializable(package="tfrobust")
 class ZeroPadShortcut(keras.layers.Layer):
@@ -28,16 +30,8 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     def __init__(self, filters, strides=2, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(
-                f"`filters` must be a positive integer. Received: filters={filters!r}"
-            )
-        if not isinstance(strides, int) or strides < 1:
-            raise ValueError(
-                f"`strides` must be a positive integer. Received: strides={strides!r}"
-            )
-        self.filters = filters
-        self.strides = strides
+        self.filters = check_int("filters", filters)
+        self.strides = check_int("strides", strides)
 
     def build(self, input_shape):
         if input_shape[-1] > self.filters:

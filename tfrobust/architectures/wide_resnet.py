@@ -10,6 +10,7 @@ No dropout (the adversarial-training recipes use none).
 import keras
 
 from tfrobust.architectures import base
+from tfrobust.argument_validation import check_int
 
 STAGES = ("stem", "stage1", "stage2", "stage3", "features")
 
@@ -55,12 +56,9 @@ def wide_resnet(depth, widen_factor, num_classes=10, input_shape=(32, 32, 3),
             BN-ReLU; `features` the pooled final BN-ReLU.
         mean, std: input normalisation, default by channel count.
     """
-    if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
-        raise ValueError(f"`depth` must be 6n + 4 with n >= 1. Received: depth={depth!r}")
-    if not isinstance(widen_factor, int) or widen_factor < 1:
-        raise ValueError(
-            f"`widen_factor` must be a positive integer. Received: widen_factor={widen_factor!r}"
-        )
+    if check_int("depth", depth, minimum=10) % 6 != 4:
+        raise ValueError(f"`depth` must be 6n + 4 (28, 34, ...). Received: depth={depth!r}")
+    check_int("widen_factor", widen_factor)
     arch = f"wrn{depth}_{widen_factor}"
     inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
                                    insert, mean, std, block_names=block_names(depth))

@@ -16,7 +16,6 @@ import numpy as np
 
 from tfrobust import backend
 from tfrobust import validation
-from tfrobust.argument_validation import NORMS
 from tfrobust.argument_validation import check_eps
 from tfrobust.argument_validation import check_number
 from tfrobust.attacks import batching
@@ -27,7 +26,8 @@ class Attack:
 
     Args:
         eps: perturbation budget in the [0, 1] pixel scale.
-        norm: `"linf"` or `"l2"`.
+        norm: `"linf"` or `"l2"`; `"l1"` for the attacks whose `norms` list it
+            (APGD, APGD-T, FAB, FAB-T, Square).
         seed: integer seed of the attack's `keras.random.SeedGenerator`.
         name: the attack's name in reports (default: its class name in
             lower case; `tfrobust.evaluation.make_attack` passes the name
@@ -37,7 +37,9 @@ class Attack:
     `from_config(config)` builds an attack from them, as Keras layers do.
     """
 
-    norms = NORMS  # the norms a subclass supports
+    # The norms a subclass supports. L1 needs its own steepest-ascent step and
+    # random start (APGD's sparse step), so an attack opts in to it.
+    norms = ("linf", "l2")
 
     def __init__(self, eps, norm="linf", seed=None, name=None):
         self.eps = check_eps(eps, norm)

@@ -66,7 +66,8 @@ class PGD(Attack):
         seed: seed of the random starts.
         unroll: write the steps out as straight-line code instead of a
             compiled loop: 2-7x faster on XLA CPU, slower to compile. `None`
-            unrolls up to `loops.MAX_UNROLLED` passes (steps x restarts).
+            unrolls up to `loops.MAX_UNROLLED` passes (steps x restarts) where
+            XLA runs on a CPU (`loops.unroll_by_default`).
 
     Example:
         >>> x_adv = PGD(eps=8 / 255, steps=20)(model, x, y)  # doctest: +SKIP
@@ -96,7 +97,7 @@ class PGD(Attack):
         self.random_start = "uniform" if random_start is True else random_start
         self.targeted = bool(targeted)
         if unroll is None:
-            unroll = steps * restarts <= loops.MAX_UNROLLED
+            unroll = loops.unroll_by_default(steps * restarts)
         self.unroll = bool(unroll)
 
     def starts(self, x):

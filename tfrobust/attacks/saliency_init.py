@@ -79,7 +79,8 @@ def broadcast_saliency(saliency, x):
 
 
 def sat_direction(saliency, random_fraction, seed, threshold=None):
-    """SAT's starting direction in {-1, +1}: random signs w.p. `random_fraction`, else -binarize(saliency)."""
+    """SAT's starting direction in {-1, +1}: random signs with probability `random_fraction`,
+    else -binarize(saliency)."""
     shape = ops.shape(saliency)
     signs = ops.where(keras.random.uniform(shape, seed=seed) < 0.5, -1.0, 1.0)
     is_random = keras.random.uniform(shape, seed=seed) < random_fraction
@@ -219,8 +220,7 @@ class SaliencyPGD(Attack):
             x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, "linf")
             return projections.project(x_adv, x, self.eps, "linf")
 
-        # Unrolled up to `loops.MAX_UNROLLED` steps: XLA on CPU runs them several times faster.
-        x_adv = loops.repeat(self.steps, step, start, self.steps <= loops.MAX_UNROLLED)
+        x_adv = loops.repeat(self.steps, step, start, loops.unroll_by_default(self.steps))
         return ops.stop_gradient(x_adv)
 
     def __call__(self, model, x, y, saliency=None):

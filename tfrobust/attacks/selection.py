@@ -7,6 +7,7 @@ one with the highest loss, so that a later attack can start from it.
 
 from keras import ops
 
+from tfrobust.argument_validation import check_int
 from tfrobust.attacks import loops
 
 
@@ -41,3 +42,13 @@ def best_of(n, run, unroll=False):
     if n == 1:
         return first
     return loops.repeat(n - 1, lambda i, best: keep_best(best, run(i + 1)), first, unroll)
+
+
+def target_classes(logits, y, n_target_classes):
+    """The targets of a targeted run, as AutoAttack picks them: column j holds the class of
+    the (j + 2)-th highest clean logit. Refuses more targets than there are other classes."""
+    k = logits.shape[-1]
+    if k is not None:
+        check_int("n_target_classes", n_target_classes, maximum=k - 1,
+                  hint=f" (below the number of classes, {k})")
+    return ops.cast(ops.top_k(logits, n_target_classes + 1)[1][:, 1:], y.dtype)

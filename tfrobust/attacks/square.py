@@ -16,11 +16,13 @@ from keras import ops
 
 from tfrobust import backend
 from tfrobust import validation
+from tfrobust.argument_validation import NORMS
 from tfrobust.argument_validation import check_choice
 from tfrobust.argument_validation import check_int
 from tfrobust.argument_validation import check_number
 from tfrobust.attacks import batching
 from tfrobust.attacks import losses
+from tfrobust.attacks import square_l1
 from tfrobust.attacks import square_l2
 from tfrobust.attacks.base import Attack
 
@@ -28,6 +30,8 @@ from tfrobust.attacks.base import Attack
 P_SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 # Random sign vectors tried per query before falling back to flipping the first.
 _REDRAWS = 8
+# The proposals of the norms whose windows hold patterns rather than vertices.
+_PATTERNS = {"l2": square_l2, "l1": square_l1}
 
 
 def margin(logits, y):
@@ -47,7 +51,7 @@ def p_fraction(iteration, n_queries, p_init):
 
 
 class Square(Attack):
-    """Score-based Square attack, L-inf or L2, untargeted, margin loss.
+    """Score-based Square attack, L-inf, L2 or L1, untargeted, margin loss.
 
     Args:
         eps: budget in the [0, 1] pixel scale.
@@ -57,8 +61,10 @@ class Square(Attack):
             AutoAttack's schedule.
         loss: `"margin"` (AutoAttack's default) or `"ce"` (minimise `-CE`).
         norm: `"linf"` (windows set to vertices of the eps-ball) or `"l2"`
-            (ring-shaped windows moved around, `square_l2`); L2 needs images
-            of at least 5 x 5 pixels.
+            (ring-shaped windows moved around, `square_l2`) or `"l1"` (the
+            same with L1 patterns and masses, projected onto the L1 ball in
+            the box, `square_l1`); L2 and L1 need images of at least 5 x 5
+            pixels.
         seed: seed of the attack's random search.
 
     Call arguments (via `Attack.__call__`): a Keras model taking [0, 1] images,
@@ -77,6 +83,8 @@ class Square(Attack):
         black-box adversarial attack via random search", ECCV 2020.
     """
 
+    norms = NORMS
+
     def __init__(self, eps, n_queries=5000, p_init=0.8, loss="margin", norm="linf", seed=None,
                  **kwargs):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
@@ -92,7 +100,7 @@ class Square(Attack):
         return -losses.cross_entropy(logits, y)
 
     def init_state(self, forward, x, y):
-        """Start from vertical stripes of +-eps (L-inf), or a grid of patterns (L2).
+        """Start from vertical stripes of +-eps (L-inf), or a grid of patterns (L2, L1).
 
         Returns `(x_best, margin_best, loss_best, queries)`; images the model
         already misclassifies keep `x` and are never queried again. The first
@@ -101,13 +109,13 @@ class Square(Attack):
         logits = forward(x)
         margin_clean, loss_clean = margin(logits, y), self._loss(logits, y)
         batch, height, width, channels = ops.shape(x)
-        if self.norm == "l2":
+        if self.norm in _PATTERNS:
             if min(height, width) < 5:
                 raise ValueError(
-                    f"The L2 Square attack needs images of at least 5 x 5 pixels. "
-                    f"Received: {height} x {width}"
+                    f"The {self.norm.upper()} Square attack needs images of at least 5 x 5 "
+                    f"pixels. Received: {height} x {width}"
                 )
-            x_init = square_l2.initial(x, self.eps, self.seed_generator)
+            x_init = _PATTERNS[self.norm].initial(x, self.eps, self.seed_generator)
         else:
             signs = square_l2.random_signs((batch, 1, width, channels), self.seed_generator)
             stripes = self.eps * signs
@@ -124,8 +132,8 @@ class Square(Attack):
         """One query for every image not yet fooled (`margin_best > 0`)."""
         active = margin_best > 0
         p = p_fraction(iteration, self.n_queries, self.p_init)
-        if self.norm == "l2":
-            x_new = square_l2.propose(x, x_best, p, self.eps, self.seed_generator)
+        if self.norm in _PATTERNS:
+            x_new = _PATTERNS[self.norm].propose(x, x_best, p, self.eps, self.seed_generator)
         else:
             x_new = self._propose_linf(x, x_best, p)
         logits = forward(x_new)
@@ -146,17 +154,24 @@ class Square(Attack):
 
         # The window becomes a vertex of the eps-ball, one sign per channel; a
         # sign vector that would change nothing (the window is already there)
-        # is redrawn, as in the reference implementation.
+        # is redrawn, as in the reference implementation. The last resort,
+        # -signs[0], always changes something. The loop stops as soon as every
+        # image has its change: usually after the first draw.
         signs = square_l2.random_signs((_REDRAWS, batch, 1, 1, channels), self.seed_generator)
-        x_new, found = x_best, ops.zeros((batch,), dtype="bool")
-        for r in range(_REDRAWS + 1):
-            sign = signs[r] if r < _REDRAWS else -signs[0]
+        signs = ops.concatenate([signs, -signs[:1]])
+
+        def redraw(r, x_new, found):
+            sign = ops.take(signs, r, axis=0)
             candidate = ops.where(window, ops.clip(x + self.eps * sign, 0.0, 1.0), x_best)
             changed = ops.max(ops.abs(candidate - x_best), axis=(1, 2, 3)) > 1e-7
             take = changed & ~found
-            x_new = ops.where(take[:, None, None, None], candidate, x_new)
-            found = found | changed
-        return x_new
+            return r + 1, ops.where(take[:, None, None, None], candidate, x_new), found | changed
+
+        def some_left(r, _, found):
+            return (r <= _REDRAWS) & ~ops.all(found)
+
+        start = (ops.convert_to_tensor(0, "int32"), x_best, ops.zeros((batch,), dtype="bool"))
+        return ops.while_loop(some_left, redraw, start)[1]
 
     def perturb(self, forward, x, y):
         state = self.init_state(forward, x, y)
@@ -198,6 +213,7 @@ class Square(Attack):
                 state = [x[rows], y[rows], x_best[rows], margin_best[rows].copy(),
                          loss_best[rows], queries[rows]]
                 state[3][len(todo):] = -1.0  # padding rows count as fooled: never attacked
+                state = [keras.ops.convert_to_tensor(s) for s in state]  # copied in once
             out = step(*state, np.float32(iteration))
             state[2:] = out
             iteration += 1

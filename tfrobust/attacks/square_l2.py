@@ -18,9 +18,10 @@ from keras import ops
 TINY = 1e-12
 
 
-def _ring_sums(size):
-    """H(n) = sum_{k<n} 1/(k+1)^2 for n = 0..size (a lookup table)."""
-    return np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, size + 1) ** 2)]).astype("float32")
+def _ring_sums(size, power):
+    """H(n) = sum_{k<n} 1/(k+1)^power for n = 0..size (a lookup table)."""
+    return np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, size + 1) ** power)]).astype(
+        "float32")
 
 
 def _rectangle(table, row, col, height, width):
@@ -32,15 +33,17 @@ def _rectangle(table, row, col, height, width):
     return ops.take(table, index(outer)) - ops.take(table, index(ring))
 
 
-def window_pattern(top, left, side, height, width, transpose):
+def window_pattern(top, left, side, height, width, transpose, norm="l2"):
     """Per-image (N, H, W) map: the eta pattern of side `side` at (top, left), 0 elsewhere.
 
     `top`, `left` are (N,) float tensors, `side` a float scalar, `transpose`
     an (N,) bool tensor that swaps the pattern's rows and columns. The pattern
-    has unit L2 norm: +eta in its first half (rows, or columns if transposed),
-    -eta in the second, each half normalised on its own first.
+    has unit `norm`: +eta in its first half (rows, or columns if transposed),
+    -eta in the second, each half normalised on its own first. The L1 pattern
+    (`square_l1`) decays faster, each ring adding 1/(k+1)^4 instead of
+    1/(k+1)^2, as in the reference.
     """
-    table = ops.convert_to_tensor(_ring_sums(max(height, width)))
+    table = ops.convert_to_tensor(_ring_sums(max(height, width), 4 if norm == "l1" else 2))
     rows = ops.cast(ops.arange(height), "float32")[None, :, None] - top[:, None, None]
     cols = ops.cast(ops.arange(width), "float32")[None, None, :] - left[:, None, None]
     flip = transpose[:, None, None]
@@ -56,8 +59,11 @@ def window_pattern(top, left, side, height, width, transpose):
     value = ops.where(inside, value, 0.0)
 
     def unit(part):
-        norm = ops.sqrt(ops.sum(ops.square(part), axis=(1, 2), keepdims=True))
-        return part / ops.maximum(norm, TINY)
+        if norm == "l1":
+            size = ops.sum(ops.abs(part), axis=(1, 2), keepdims=True)
+        else:
+            size = ops.sqrt(ops.sum(ops.square(part), axis=(1, 2), keepdims=True))
+        return part / ops.maximum(size, TINY)
 
     pattern = unit(ops.where(first, value, 0.0)) - unit(ops.where(first, 0.0, value))
     return unit(pattern)
@@ -75,7 +81,12 @@ def _to_ball(x, delta, eps):
 
 
 def initial(x, eps, seed):
-    """The starting point: a grid of 5 x 5 windows of side H // 5, each a random-sign pattern."""
+    """The starting point: `grid` scaled to the L2 sphere of radius eps, in the box."""
+    return _to_ball(x, grid(x, seed), eps)
+
+
+def grid(x, seed, norm="l2"):
+    """A grid of 5 x 5 windows of side H // 5, each a random-sign `norm` pattern (also for L1)."""
     batch, height, width, channels = ops.shape(x)
     side = height // 5
     start = (height - 5 * side) // 2
@@ -86,10 +97,10 @@ def initial(x, eps, seed):
                 continue
             pattern = window_pattern(
                 ops.full((batch,), float(top)), ops.full((batch,), float(left)), float(side),
-                height, width, keras.random.uniform((batch,), seed=seed) < 0.5,
+                height, width, keras.random.uniform((batch,), seed=seed) < 0.5, norm,
             )
             delta = delta + pattern[..., None] * random_signs((batch, 1, 1, channels), seed)
-    return _to_ball(x, delta, eps)
+    return delta
 
 
 def random_window(batch, side, height, width, seed):
@@ -115,13 +126,21 @@ def side_for(p, height, width):
     return ops.minimum(side, largest)
 
 
+def two_windows(x, p, seed):
+    """Two random windows of the side for `p`: `(first, second, top, left, side)`,
+    the masks and the first's place (shared with `square_l1`)."""
+    batch, height, width, _ = ops.shape(x)
+    side = side_for(p, height, width)
+    first, top, left = random_window(batch, side, height, width, seed)
+    second, _, _ = random_window(batch, side, height, width, seed)
+    return first, second, top, left, side
+
+
 def propose(x, x_best, p, eps, seed):
     """One candidate per image: move the perturbation's mass from a window into another."""
     batch, height, width, channels = ops.shape(x)
     delta = x_best - x
-    side = side_for(p, height, width)
-    first, top, left = random_window(batch, side, height, width, seed)
-    second, _, _ = random_window(batch, side, height, width, seed)
+    first, second, top, left, side = two_windows(x, p, seed)
 
     def norm(v, axis):
         return ops.sqrt(ops.sum(ops.square(v), axis=axis, keepdims=True))

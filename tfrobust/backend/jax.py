@@ -18,6 +18,12 @@ def xla_by_default():
     return True
 
 
+def loops_slower_than_unrolled():
+    """XLA on CPU runs a convolution network 7-10x slower inside a while loop
+    than the same steps written out (benchmarks/README.md); on GPUs it does not."""
+    return jax.default_backend() == "cpu"
+
+
 def compile_model_fn(model, fn, state=(), jit_compile=None):
     """Compile `fn(forward, *args)` where `forward(x)` runs `model` in inference mode.
 

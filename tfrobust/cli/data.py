@@ -29,10 +29,10 @@ def list_command(args):
     from rich.console import Console
     from rich.table import Table
 
-    from tfrobust.data import registry
+    from tfrobust import data
 
     table = Table("name", "image shape", "classes", "local formats", "tfds")
-    for spec in registry.REGISTRY.values():
+    for spec in map(data.get_spec, data.list_datasets()):
         formats = ", ".join(f"{type(f).__name__}({f.folder})" for f in spec.local)
         table.add_row(spec.name, str(spec.image_shape), str(spec.num_classes), formats,
                       spec.tfds_name or "-")

@@ -14,6 +14,7 @@ and `robust_accuracy.png`.
 import argparse
 import pathlib
 
+from tfrobust.argument_validation import NORMS
 from tfrobust.cli.options import parse_eps
 
 FILE_DEFAULTS = {"dataset": "cifar10", "eps": 8 / 255, "norm": "linf"}
@@ -40,7 +41,7 @@ def add_parser(subparsers):
     parser.add_argument("--eps", type=parse_eps,
                         help="budget in the [0, 1] pixel scale, e.g. 8/255; default: the zoo "
                              "entry's, else 8/255")
-    parser.add_argument("--norm", choices=("linf", "l2"),
+    parser.add_argument("--norm", choices=NORMS,
                         help="default: the zoo entry's, else linf")
     parser.add_argument("--curve-eps", type=_eps_list, default=[],
                         help="extra budgets for the accuracy-vs-epsilon plot, e.g. 2/255,4/255")

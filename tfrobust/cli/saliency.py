@@ -4,8 +4,9 @@
         --methods gradient,smoothgrad,grad_cam,grad_cam_plus_plus --eps 8/255 --out runs/saliency
 
 MODEL is a zoo ID (`tfrobust zoo list`; its dataset is then the default) or a
-`.keras` file of a model that takes [0, 1] images and returns logits. The first N test images (of `--data-dir`, default the sample bundled
-with tfrobust) are attacked with PGD (`--eps 0` for clean columns only); each
+`.keras` file of a model that takes [0, 1] images and returns logits. The
+first N test images (of `--data-dir`, default the sample bundled with tfrobust)
+are attacked with PGD (`--eps 0` for clean columns only); each
 row shows a clean image and its maps, then the adversarial image and its
 maps, all explaining the true class. CAM methods use `--layer` (default: the
 last layer with a 4-D output, the last convolutional stage of tfrobust

@@ -1,4 +1,4 @@
-"""`tfrobust train RECIPE`: train a paper setting with `model.fit`, evaluate it, write its zoo entry.
+"""`tfrobust train RECIPE`: train a paper setting with `model.fit`, evaluate it, publish it.
 
 The recipe is validated before anything starts. Run the same command again
 to resume an interrupted run from its last completed epoch.

@@ -1,7 +1,13 @@
 """Datasets as `tf.data` pipelines or NumPy arrays, offline first.
 
-    >>> ds = tfrobust.data.load("cifar10", "train", batch_size=128, augment=True)  # doctest: +SKIP
-    >>> x, y = tfrobust.data.load_numpy("mnist", "test", data_dir=SAMPLE_DIR)  # doctest: +SKIP
+    >>> from tfrobust import data
+    >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+    >>> x.shape, x.dtype, y[:5]
+    ((500, 28, 28, 1), dtype('float32'), array([7, 2, 1, 0, 4]))
+    >>> ds = data.load("cifar10", "train", batch_size=128, augment=True,
+    ...                data_dir=data.SAMPLE_DIR)  # without data_dir: the full dataset
+    >>> ds.element_spec[0].shape
+    TensorShape([None, 32, 32, 3])
 """
 
 import pathlib

@@ -1,6 +1,6 @@
 """The datasets tfrobust knows: shape, classes, local formats and tfds name.
 
-Add a dataset by adding a `DatasetSpec` here; `load` does the rest.
+Add a dataset by registering a `DatasetSpec` in `DATASETS` here; `load` does the rest.
 """
 
 import dataclasses
@@ -9,6 +9,7 @@ from tfrobust.data.formats import CifarBatches
 from tfrobust.data.formats import Idx
 from tfrobust.data.formats import ImageFolder
 from tfrobust.data.formats import SvhnMat
+from tfrobust.registry import Registry
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -37,7 +38,8 @@ class DatasetSpec:
     splits: tuple = ("train", "test")
 
 
-_SPECS = [
+DATASETS = Registry("dataset")
+for _spec in [
     DatasetSpec("mnist", (28, 28, 1), 10, (Idx("mnist"),), "mnist"),
     DatasetSpec("fashion_mnist", (28, 28, 1), 10, (Idx("fashion_mnist"),), "fashion_mnist"),
     DatasetSpec(
@@ -65,16 +67,15 @@ _SPECS = [
                 (ImageFolder("imagenet2012", image_size=(224, 224),
                              split_aliases={"test": ("val",)}),),
                 "imagenet2012"),
-]
-REGISTRY = {spec.name: spec for spec in _SPECS}
+]:
+    DATASETS.register(_spec.name, _spec)
 
 
 def get_spec(name):
     """The spec of `name`; an unknown name lists the valid ones."""
-    if name not in REGISTRY:
-        raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(REGISTRY)}")
-    return REGISTRY[name]
+    return DATASETS.get(name)
 
 
 def list_datasets():
-    return list(REGISTRY)
+    """Sorted names accepted by `load`."""
+    return DATASETS.list()

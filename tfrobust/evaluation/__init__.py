@@ -1,8 +1,21 @@
 """Evaluate robustness: accuracies, sanity checks, and a JSON/Markdown/PNG report.
 
-    >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
-    >>> write_report(summary, "runs/eval")  # doctest: +SKIP
-    >>> sanity_checks(model, x[:200], y[:200], eps=8 / 255).failed  # doctest: +SKIP
+    >>> import tempfile
+    >>> from tfrobust import data, zoo
+    >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+    >>> model = zoo.load_model("mnist/lenet-pgd_at")  # the zoo's PGD-AT LeNet, eps 0.3
+    >>> summary = evaluate(model, (x, y), attacks=["fgsm", "pgd"], eps=0.3, n=50)
+    >>> summary.clean_accuracy, summary.robust_accuracy > 0.8
+    (1.0, True)
+    >>> sorted(write_report(summary, tempfile.mkdtemp()))
+    ['json', 'markdown', 'plot']
+
+    Carlini et al.'s checklist runs attacks at several budgets (half a minute
+    on a CPU, for all of `sanity.CHECKS`); the checks of the model alone are cheap:
+
+    >>> sanity_checks(model, x[:50], y[:50], eps=0.3,
+    ...               checks=["randomised_model", "probabilities", "zero_gradients"]).failed
+    []
 """
 
 from tfrobust.evaluation.evaluate import build_attacks

@@ -294,8 +294,12 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None
             images outside [0, 1], `n < 1`, or a probability output (above).
 
     Example:
-        >>> summary = evaluate(model, (x, y), eps=8 / 255, n=1000)  # doctest: +SKIP
-        >>> summary.robust_accuracy  # doctest: +SKIP
+        >>> from tfrobust import data, zoo
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+        >>> model = zoo.load_model("mnist/lenet-pgd_at")  # the zoo's PGD-AT LeNet, eps 0.3
+        >>> summary = evaluate(model, (x, y), attacks="fgsm", eps=0.3, n=50)
+        >>> [(a.name, a.robust_accuracy > 0.8) for a in summary.attacks]
+        [('fgsm', True)]
     """
     start = time.perf_counter()
     eps = float(eps)

@@ -17,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
 from tfrobust.argument_validation import check_number
 
 
@@ -45,16 +46,21 @@ def knn_accuracy(model, layer_name, x_train, y_train, x_test, y_test, k=5,
         is a sequence.
 
     Example:
-        >>> knn_accuracy(model, "stage4_insert", x_train, y_train, x_adv, y_test,
-        ...              k=(5, 20), part="robust")  # doctest: +SKIP
-        {5: 0.66, 20: 0.62}
+        >>> from tfrobust import architectures, data
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+        >>> model = architectures.get(
+        ...     "lenet", insert=architectures.fsr_insert("lenet", 10, stages=("stage2",)))
+        >>> accuracy = knn_accuracy(model, "stage2_insert", x[:400], y[:400], x[400:],
+        ...                         y[400:], k=(5, 20), part="robust")
+        >>> sorted(accuracy)
+        [5, 20]
     """
     ks = [k] if isinstance(k, numbers.Integral) else list(k)
-    if not ks or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-                         for v in ks):
-        raise ValueError(f"`k` must be a positive int or a sequence of them. Received: k={k!r}")
-    if max(ks) > len(x_train):
-        raise ValueError(f"`k` exceeds the {len(x_train)} training points. Received: k={k!r}")
+    if not ks:
+        raise ValueError(f"`k` must be an integer or a non-empty sequence of them. "
+                         f"Received: k={k!r}")
+    ks = [check_int("k", v, maximum=len(x_train), hint=" (at most the training points)")
+          for v in ks]
     check_number("temperature", temperature, minimum=0, exclusive_minimum=True)
     check_choice("pool", pool, ("avg", "flatten"))
     y_train = np.asarray(y_train).reshape(-1).astype("int64")

@@ -7,6 +7,7 @@ it was built under.
 A configuration may also give a new name to an attack with other settings,
 which is how papers' tables read: `{"pgd100": {"attack": "pgd", "steps": 100},
 "ensemble": {"attack": "ensemble", "of": ["fgsm", "pgd", "pgd100", "cw"]}}`.
+Each entry of `ATTACKS` is a factory `(eps, norm, seed, name=..., **options)`.
 """
 
 from tfrobust.argument_validation import check_int
@@ -15,14 +16,19 @@ from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.attacks.eot import EOTPGD
+from tfrobust.attacks.fab import FAB
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.joint_loss import JointLossPGD
 from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.random_target import RandomTargetPGD
 from tfrobust.attacks.square import Square
+from tfrobust.registry import Registry
+
+ATTACKS = Registry("attack")
 
 
+@ATTACKS.register("pgd")
 def _pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
          loss="ce", name=None):
     """PGD with step `step_fraction * eps` (default `2.5 * eps / steps`, Madry et al.)."""
@@ -31,11 +37,13 @@ def _pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start
                restarts=restarts, random_start=random_start, loss=loss, seed=seed, name=name)
 
 
+@ATTACKS.register("cw")
 def _cw(eps, norm, seed, steps=30, **kwargs):
     """"C&W" in the defense papers' tables: PGD on the Carlini-Wagner margin loss (CW-inf)."""
     return _pgd(eps, norm, seed, steps=steps, loss="cw", **kwargs)
 
 
+@ATTACKS.register("joint-pgd")
 def _joint_pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
                loss="ce", beta=2.0, name=None):
     """PGD on the joint loss of the output and the auxiliary heads (CIFS's probes, FSR's and
@@ -46,6 +54,7 @@ def _joint_pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random
                         seed=seed, name=name)
 
 
+@ATTACKS.register("eot-pgd")
 def _eot_pgd(eps, norm, seed, steps=20, samples=20, restarts=1, step_fraction=None,
              random_start=True, loss="ce", name=None):
     """PGD on the loss averaged over `samples` draws of a randomised model, step as `_pgd`."""
@@ -55,6 +64,7 @@ def _eot_pgd(eps, norm, seed, steps=20, samples=20, restarts=1, step_fraction=No
                   name=name)
 
 
+@ATTACKS.register("pgd-random-target")
 def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_start=True,
                        loss="ce", num_classes=None, name=None):
     """Targeted PGD towards a random wrong class (feature denoising), scored on true labels.
@@ -70,28 +80,38 @@ def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_sta
                            num_classes=num_classes, seed=seed, name=name)
 
 
-_FACTORIES = {
-    "autoattack": lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, **kw),
-    "apgd-ce": lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="ce", seed=seed, **kw),
-    "apgd-dlr": lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="dlr", seed=seed, **kw),
-    "apgd-t": lambda eps, norm, seed, **kw: APGDT(eps, norm=norm, seed=seed, **kw),
-    "fab-t": lambda eps, norm, seed, **kw: FABT(eps, norm=norm, seed=seed, **kw),
-    "pgd": _pgd,
-    "cw": _cw,
-    "joint-pgd": _joint_pgd,
-    "eot-pgd": _eot_pgd,
-    "autoattack-rand": lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed,
-                                                               version="rand", **kw),
-    "pgd-random-target": _pgd_random_target,
-    "fgsm": lambda eps, norm, seed, **kw: FGSM(eps, seed=seed, **kw),
-    "square": lambda eps, norm, seed, **kw: Square(eps, norm=norm, seed=seed, **kw),
-    "ensemble": None,  # built from other names by `make_attack`
-}
+ATTACKS.register(
+    "autoattack", lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, **kw))
+ATTACKS.register(
+    "autoattack-plus",
+    lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, version="plus", **kw))
+ATTACKS.register(
+    "autoattack-rand",
+    lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, version="rand", **kw))
+ATTACKS.register(
+    "apgd-ce", lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="ce", seed=seed, **kw))
+ATTACKS.register(
+    "apgd-dlr", lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="dlr", seed=seed, **kw))
+ATTACKS.register("apgd-t", lambda eps, norm, seed, **kw: APGDT(eps, norm=norm, seed=seed, **kw))
+ATTACKS.register("fab", lambda eps, norm, seed, **kw: FAB(eps, norm=norm, seed=seed, **kw))
+ATTACKS.register("fab-t", lambda eps, norm, seed, **kw: FABT(eps, norm=norm, seed=seed, **kw))
+ATTACKS.register("fgsm", lambda eps, norm, seed, **kw: FGSM(eps, seed=seed, **kw))
+ATTACKS.register("square", lambda eps, norm, seed, **kw: Square(eps, norm=norm, seed=seed, **kw))
+
+
+@ATTACKS.register("ensemble")
+def _ensemble(eps, norm, seed, of=None, name=None, configs=None):
+    """The attacks named `of`, each built from `configs` with its own seed."""
+    if not of:
+        raise ValueError(f"{name!r}: an ensemble takes `of`, the names of its attacks. "
+                         f"Received: of={of!r}")
+    return Ensemble([make_attack(m, eps, norm, None if seed is None else seed + j, configs)
+                     for j, m in enumerate(of)], name=name)
 
 
 def list_attacks():
     """Names accepted by `make_attack` and `evaluate(attacks=...)`."""
-    return sorted(_FACTORIES)
+    return ATTACKS.list()
 
 
 def make_attack(name, eps, norm="linf", seed=None, configs=None, **kwargs):
@@ -106,17 +126,11 @@ def make_attack(name, eps, norm="linf", seed=None, configs=None, **kwargs):
     key = name.lower()
     options = {**configs.get(key, {}), **kwargs}
     base = str(options.pop("attack", key)).lower()
-    if base not in _FACTORIES:
-        raise ValueError(f"Unknown attack {base!r}. Known attacks: {list_attacks()}")
-    if base == "ensemble":
-        members = options.pop("of", None)
-        if not members or options:
-            raise ValueError(f"{name!r}: an ensemble takes only `of`, the names of its "
-                             f"attacks. Received: of={members!r}, other arguments {options}")
-        return Ensemble([make_attack(m, eps, norm, None if seed is None else seed + j, configs)
-                         for j, m in enumerate(members)], name=key)
+    factory = ATTACKS.get(base)
+    if base == "ensemble":  # its members are built from the same configs
+        options["configs"] = configs
     try:
-        return _FACTORIES[base](eps, norm, seed, name=key, **options)
+        return factory(eps, norm, seed, name=key, **options)
     except TypeError as error:
         raise ValueError(f"{name!r}: bad arguments for {base!r}: {error}") from None
 

@@ -8,6 +8,8 @@ match the schema, so an `eval.json` that loads is an `eval.json` that is valid.
 import dataclasses
 import platform
 
+from tfrobust.argument_validation import NORMS
+
 SCHEMA_VERSION = 1
 
 
@@ -157,8 +159,8 @@ def validate(data):
                f"expected an int > 0, got {test_clean['n']!r}")
         _number(test_clean["accuracy"], "test_clean.accuracy", 0, 1)
     _fields(data["threat_model"], ThreatModel, "threat_model")
-    _check(data["threat_model"]["norm"] in ("linf", "l2"), "threat_model.norm",
-           f"expected 'linf' or 'l2', got {data['threat_model']['norm']!r}")
+    _check(data["threat_model"]["norm"] in NORMS, "threat_model.norm",
+           f"expected one of {NORMS}, got {data['threat_model']['norm']!r}")
     _number(data["threat_model"]["eps"], "threat_model.eps", 0, float("inf"))
     _check(isinstance(data["n"], int) and data["n"] >= 0, "n",
            f"expected an int, got {data['n']!r}")

@@ -28,9 +28,13 @@ def auxiliary_logits_scope():
     """Collect the auxiliary logits of every defense layer called inside the scope.
 
     Example:
-        >>> with auxiliary_logits_scope() as heads:  # doctest: +SKIP
-        ...     logits = model(x, training=False)
-        >>> len(heads)  # e.g. the two probes of CIFS's ResNet-18  # doctest: +SKIP
+        >>> from tfrobust import architectures
+        >>> insert = architectures.cifs_insert("resnet18", 10,
+        ...                                    stages=("stage4_block1", "stage4_block2"))
+        >>> model = architectures.get("resnet18", width=0.125, insert=insert)
+        >>> with auxiliary_logits_scope() as heads:
+        ...     logits = model(ops.zeros((1, 32, 32, 3)), training=False)
+        >>> len(heads)  # the two probes of CIFS's ResNet-18
         2
     """
     heads = []

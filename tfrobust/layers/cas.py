@@ -57,7 +57,9 @@ class CAS(keras.layers.Layer):
         >>> from tfrobust import architectures
         >>> from tfrobust.architectures import cas_insert
         >>> model = architectures.get(
-        ...     "resnet18", num_classes=10, insert=cas_insert("resnet18", 10))  # doctest: +SKIP
+        ...     "resnet18", num_classes=10, width=0.25, insert=cas_insert("resnet18", 10))
+        >>> model.get_layer("stage4_insert").channels
+        128
 
     Reference:
         Bai, Zeng, Jiang, Xia, Ma, Wang. "Improving Adversarial Robustness via

@@ -77,7 +77,7 @@ class DenoisingBlock(keras.layers.Layer):
         check_int("channels", channels)
         check_choice("operation", operation, OPERATIONS)
         check_choice("weighting", weighting, denoising_ops.WEIGHTINGS)
-        denoising_ops.check_kernel_size(kernel_size)
+        kernel_size = denoising_ops.check_kernel_size(kernel_size)
         if not use_conv and not residual:
             raise ValueError(
                 "A block with neither the 1x1 conv nor the residual is a bare filter; "

@@ -25,17 +25,17 @@ import math
 from keras import ops
 
 from tfrobust.argument_validation import check_choice
+from tfrobust.argument_validation import check_int
 
 WEIGHTINGS = ("gaussian", "dot_product")
 
 
 def check_kernel_size(kernel_size):
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) \
-            or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(
-            "`kernel_size` must be an odd positive integer (the window is centred). "
-            f"Received: kernel_size={kernel_size!r}"
-        )
+    """`kernel_size` as an odd `int` >= 1: the window is centred on each position."""
+    if check_int("kernel_size", kernel_size) % 2 == 0:
+        raise ValueError("`kernel_size` must be odd (the window is centred). "
+                         f"Received: kernel_size={kernel_size!r}")
+    return int(kernel_size)
 
 
 def nonlocal_means(x, theta=None, phi=None, weighting="gaussian"):

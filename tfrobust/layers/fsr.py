@@ -35,6 +35,7 @@ Choices where the paper leaves room, and their sources:
 import keras
 from keras import ops
 
+from tfrobust.argument_validation import check_bool
 from tfrobust.argument_validation import check_choice
 from tfrobust.argument_validation import check_int
 from tfrobust.argument_validation import check_number
@@ -73,8 +74,9 @@ class FSR(keras.layers.Layer):
     In training mode it adds `(lambda_sep * L_sep + lambda_rec * L_rec) /
     num_layers` and needs the batch labels and the model's output: train
     with `tfrobust.training.adversarial`, which runs training passes inside
-    `tfrobust.labels.label_scope(y)` and adds the pass's `output_losses`. In inference mode (where attacks run) the
-    Gumbel noise is off, so the mask is the deterministic `sigmoid(r / tau)`,
+    `tfrobust.labels.label_scope(y)` and adds the pass's `output_losses`. In
+    inference mode (where attacks run) the Gumbel noise is off, so the mask is
+    the deterministic `sigmoid(r / tau)`,
     as in the reference code, and no loss is added. The auxiliary head's logits
     on f+ and f~- (the parts it is trained to classify correctly) go to
     `tfrobust.layers.auxiliary_logits_scope()`: the layer's adaptive attack
@@ -116,10 +118,10 @@ class FSR(keras.layers.Layer):
         >>> from tfrobust.architectures import fsr_insert
         >>> from tfrobust.training import adversarial
         >>> model = architectures.get(
-        ...     "resnet18", num_classes=10,
-        ...     insert=fsr_insert("resnet18", 10))  # doctest: +SKIP
+        ...     "resnet18", num_classes=10, width=0.25,
+        ...     insert=fsr_insert("resnet18", 10))
         >>> robust = adversarial(model, objectives.PGDAT(),
-        ...                      attacks.PGD(eps=8 / 255, steps=10))  # doctest: +SKIP
+        ...                      attacks.PGD(eps=8 / 255, steps=10))
 
     Reference:
         Kim, Cho, Jung, Yoon. "Feature Separation and Recalibration for
@@ -140,9 +142,8 @@ class FSR(keras.layers.Layer):
         check_number("lambda_sep", lambda_sep, minimum=0)
         check_number("lambda_rec", lambda_rec, minimum=0)
         check_int("num_layers", num_layers, hint=" (|L| in Eq. 5)")
-        for arg, value in (("separation", separation), ("recalibration", recalibration)):
-            if not isinstance(value, bool):
-                raise ValueError(f"`{arg}` must be a bool. Received: {arg}={value!r}")
+        check_bool("separation", separation)
+        check_bool("recalibration", recalibration)
         check_choice("mask", mask, ("gumbel", "binary"))
         self.channels = int(channels)
         self.num_classes = int(num_classes)

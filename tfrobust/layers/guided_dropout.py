@@ -31,9 +31,10 @@ class GuidedDropout(keras.layers.Wrapper):
         training: apply the mask (True) or not.
 
     Example:
-        >>> model = with_guided_dropout(architectures.get("lenet"))  # doctest: +SKIP
-        >>> robust = tfrobust.training.adversarial(
-        ...     model, objectives.AALP(alpha=1.0), attacks.PGD(eps=0.3))  # doctest: +SKIP
+        >>> from tfrobust import architectures, attacks, objectives, training
+        >>> model = with_guided_dropout(architectures.get("lenet"))
+        >>> robust = training.adversarial(
+        ...     model, objectives.AALP(alpha=1.0), attacks.PGD(eps=0.3))
 
     Reference:
         "Adaptive Adversarial Logits Pairing", 2020, Eq. 7-8.

@@ -114,7 +114,7 @@ def model(recipe, input_shape=None):
     spec = data.get_spec(recipe.dataset.name)
     insert = {}
     for stage, layer in recipe.model.insert.items():
-        cls = registry.resolve("layer", registry.LAYERS, layer.layer, f"model.insert.{stage}")
+        cls = registry.resolve(registry.LAYERS, layer.layer, f"model.insert.{stage}")
         insert[stage] = registry.layer_factory(cls, layer.args, spec.num_classes)
     classifier = architectures.get(recipe.model.architecture, num_classes=spec.num_classes,
                                    input_shape=input_shape or spec.image_shape,
@@ -124,7 +124,7 @@ def model(recipe, input_shape=None):
 
 
 def objective(recipe):
-    return registry.instantiate("objective", registry.OBJECTIVES, recipe.objective, "objective")
+    return registry.instantiate(registry.OBJECTIVES, recipe.objective, "objective")
 
 
 def attack(recipe):
@@ -136,7 +136,7 @@ def attack(recipe):
     if (recipe.saliency is not None and recipe.saliency.source != "online"
             and "saliency" not in config.args):
         config = dataclasses.replace(config, args={**config.args, "saliency": None})
-    return registry.instantiate("attack", registry.ATTACKS, config, "attack",
+    return registry.instantiate(registry.ATTACKS, config, "attack",
                                 seed=recipe.training.seed)
 
 

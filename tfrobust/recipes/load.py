@@ -9,7 +9,7 @@ from tfrobust.recipes import registry
 from tfrobust.recipes.schema import Recipe
 from tfrobust.recipes.validation import RecipeError
 from tfrobust.recipes.validation import from_dict
-from tfrobust.recipes.validation import suggest
+from tfrobust.registry import suggest
 
 
 def set_dotted(data, dotted_key, value):
@@ -43,43 +43,33 @@ def apply_scale(data, scale):
 def validate(recipe):
     """Checks that need the library: names of dataset, architecture, stages, components."""
     from tfrobust import architectures
-    from tfrobust import data
+    from tfrobust import evaluation
+    from tfrobust.architectures.registry import ARCHITECTURES
+    from tfrobust.data.registry import DATASETS
 
-    if recipe.dataset.name not in data.list_datasets():
-        raise RecipeError(f"dataset.name: unknown dataset {recipe.dataset.name!r}"
-                          f"{suggest(recipe.dataset.name, data.list_datasets())}. "
-                          f"Valid: {', '.join(data.list_datasets())}")
-    names = architectures.list_names()
-    if recipe.model.architecture not in names:
-        raise RecipeError(f"model.architecture: unknown architecture "
-                          f"{recipe.model.architecture!r}{suggest(recipe.model.architecture, names)}. "
-                          f"Valid: {', '.join(names)}")
+    registry.lookup(DATASETS, recipe.dataset.name, "dataset.name")
+    registry.lookup(ARCHITECTURES, recipe.model.architecture, "model.architecture")
     stages = architectures.insertion_points(recipe.model.architecture)  # stages, block points
     for stage, layer in recipe.model.insert.items():
         if stage not in stages:
             raise RecipeError(f"model.insert: {recipe.model.architecture} has no stage {stage!r}"
                               f"{suggest(stage, stages)}. Stages: {', '.join(stages)}")
-        cls = registry.resolve("layer", registry.LAYERS, layer.layer, f"model.insert.{stage}.layer")
+        cls = registry.resolve(registry.LAYERS, layer.layer, f"model.insert.{stage}.layer")
         registry.check_args(cls, layer.args, f"model.insert.{stage}.args",
                             skip=registry.LAYER_CONTEXT)
-    from tfrobust import evaluation
-
     config = recipe.evaluation
     for name in [*config.attacks, *config.attack_kwargs]:
-        if name not in evaluation.list_attacks() and "attack" not in config.attack_kwargs.get(
-                name, {}):
-            raise RecipeError(f"evaluation.attacks: unknown attack {name!r}"
-                              f"{suggest(name, evaluation.list_attacks())}. Valid: "
-                              f"{', '.join(evaluation.list_attacks())}, or a name given "
-                              "`attack: NAME` in evaluation.attack_kwargs")
+        if "attack" not in config.attack_kwargs.get(name, {}):  # else a new name for one
+            registry.lookup(evaluation.registry.ATTACKS, name, "evaluation.attacks",
+                            hint="; a new name needs `attack: NAME` in evaluation.attack_kwargs")
     try:
         evaluation.build_attacks(list(config.attacks), config.eps, config.norm, 0,
                                  config.attack_kwargs)
     except ValueError as error:
         raise RecipeError(f"evaluation.attack_kwargs: {error}") from None
-    objective = registry.instantiate("objective", registry.OBJECTIVES, recipe.objective, "objective")
+    objective = registry.instantiate(registry.OBJECTIVES, recipe.objective, "objective")
     if recipe.attack is not None:
-        registry.instantiate("attack", registry.ATTACKS, recipe.attack, "attack")
+        registry.instantiate(registry.ATTACKS, recipe.attack, "attack")
     elif objective.needs_adversarial:
         raise RecipeError(f"attack: objective {recipe.objective.name!r} trains on adversarial "
                           "examples and needs an attack")

@@ -1,7 +1,11 @@
 """Names a recipe may use for objectives, training attacks and defense layers.
 
-Classes are looked up on first use, so a recipe can be validated without
-importing every defense.
+Each registry holds `"module:Class"` paths: classes are looked up on first
+use, so a recipe can be validated without importing every defense. A training
+attack is its class, built with the absolute step a paper trains with; the
+evaluation's attack names (`tfrobust.evaluation.list_attacks()`) are factories
+whose step scales with the budget, so that an evaluation can re-build them at
+other budgets.
 """
 
 import importlib
@@ -9,29 +13,29 @@ import inspect
 
 from tfrobust.recipes.validation import RecipeError
 from tfrobust.recipes.validation import fractions_to_numbers
-from tfrobust.recipes.validation import suggest
+from tfrobust.registry import Registry
+from tfrobust.registry import suggest
 
-OBJECTIVES = {
-    "standard": "tfrobust.objectives:Standard",
-    "pgd_at": "tfrobust.objectives:PGDAT",
-    "trades": "tfrobust.objectives:TRADES",
-    "mart": "tfrobust.objectives:MART",
-    "alp": "tfrobust.objectives:ALP",
-    "aalp": "tfrobust.objectives:AALP",
-}
-ATTACKS = {
-    "fgsm": "tfrobust.attacks:FGSM",
-    "pgd": "tfrobust.attacks:PGD",
-    "pgd_random_target": "tfrobust.attacks.random_target:RandomTargetPGD",  # feature denoising
-    "saliency_pgd": "tfrobust.attacks.saliency_init:SaliencyPGD",  # SAT
-    "cifs_joint": "tfrobust.attacks.joint_loss:JointLossPGD",  # CIFS's training attack
-}
-LAYERS = {
-    "fsr": "tfrobust.layers.fsr:FSR",
-    "denoise": "tfrobust.layers.denoising:DenoisingBlock",
-    "cifs": "tfrobust.layers.cifs:CIFS",
-    "cas": "tfrobust.layers.cas:CAS",
-}
+OBJECTIVES = Registry("objective")
+OBJECTIVES.register("standard", "tfrobust.objectives:Standard")
+OBJECTIVES.register("pgd_at", "tfrobust.objectives:PGDAT")
+OBJECTIVES.register("trades", "tfrobust.objectives:TRADES")
+OBJECTIVES.register("mart", "tfrobust.objectives:MART")
+OBJECTIVES.register("alp", "tfrobust.objectives:ALP")
+OBJECTIVES.register("aalp", "tfrobust.objectives:AALP")
+ATTACKS = Registry("attack")
+ATTACKS.register("fgsm", "tfrobust.attacks:FGSM")
+ATTACKS.register("pgd", "tfrobust.attacks:PGD")
+ATTACKS.register("pgd_random_target",  # feature denoising
+                 "tfrobust.attacks.random_target:RandomTargetPGD")
+ATTACKS.register("saliency_pgd", "tfrobust.attacks.saliency_init:SaliencyPGD")  # SAT
+ATTACKS.register("cifs_joint",  # CIFS's training attack
+                 "tfrobust.attacks.joint_loss:JointLossPGD")
+LAYERS = Registry("layer")
+LAYERS.register("fsr", "tfrobust.layers.fsr:FSR")
+LAYERS.register("denoise", "tfrobust.layers.denoising:DenoisingBlock")
+LAYERS.register("cifs", "tfrobust.layers.cifs:CIFS")
+LAYERS.register("cas", "tfrobust.layers.cas:CAS")
 # Filled in by the model builder from the architecture and the dataset, never by a recipe.
 LAYER_CONTEXT = ("channels", "num_classes", "name")
 
@@ -48,12 +52,17 @@ def layer_factory(cls, args, num_classes):
     return factory
 
 
-def resolve(kind, registry, name, path):
+def lookup(registry, name, path, hint=""):
+    """`registry.get(name)`, its unknown-name error a `RecipeError` at `path`, then `hint`."""
+    try:
+        return registry.get(name)
+    except ValueError as error:
+        raise RecipeError(f"{path}: {error}{hint}") from None
+
+
+def resolve(registry, name, path):
     """The class registered as `name`, or an error listing the valid names."""
-    if name not in registry:
-        raise RecipeError(f"{path}: unknown {kind} {name!r}{suggest(name, registry)}. "
-                          f"Valid: {', '.join(sorted(registry))}")
-    module, attribute = registry[name].split(":")
+    module, attribute = lookup(registry, name, path).split(":")
     return getattr(importlib.import_module(module), attribute)
 
 
@@ -67,9 +76,9 @@ def check_args(cls, args, path, skip=()):
                               f"{suggest(key, valid)}. Valid: {', '.join(valid)}")
 
 
-def instantiate(kind, registry, config, path, **fixed):
+def instantiate(registry, config, path, **fixed):
     """`cls(**config.args, **fixed)`, with the class's own errors prefixed by `path`."""
-    cls = resolve(kind, registry, config.name, f"{path}.name")
+    cls = resolve(registry, config.name, f"{path}.name")
     check_args(cls, config.args, f"{path}.args")
     try:
         return cls(**fractions_to_numbers(config.args), **fixed)

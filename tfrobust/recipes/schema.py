@@ -35,7 +35,7 @@ class DatasetConfig:
 
 @dataclasses.dataclass
 class LayerConfig:
-    layer: str  # a name from `tfrobust.recipes.build.LAYERS`
+    layer: str  # a name in `tfrobust.recipes.registry.LAYERS`
     args: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)
 
 
@@ -218,7 +218,8 @@ def check_saliency(recipe):
     from tfrobust.recipes import registry
 
     attack = recipe.attack
-    is_sat = attack is not None and registry.ATTACKS.get(attack.name, "").endswith(":SaliencyPGD")
+    is_sat = (attack is not None and attack.name in registry.ATTACKS
+              and registry.ATTACKS.get(attack.name).endswith(":SaliencyPGD"))
     if recipe.saliency is None:
         if is_sat:
             raise RecipeError(

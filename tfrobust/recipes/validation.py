@@ -6,19 +6,15 @@ epsilon outside the [0, 1] pixel scale is a `RecipeError` naming its dotted path
 """
 
 import dataclasses
-import difflib
 import re
 import types
 import typing
 
+from tfrobust.registry import suggest
+
 
 class RecipeError(ValueError):
     """A recipe that cannot be run; the message names the key and the problem."""
-
-
-def suggest(key, valid):
-    close = difflib.get_close_matches(str(key), list(valid), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check_keys(data, valid, path):

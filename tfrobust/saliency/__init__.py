@@ -1,9 +1,14 @@
 """Saliency maps for any Keras classifier, batched, on TensorFlow and JAX.
 
-    >>> from tfrobust import saliency
-    >>> maps = saliency.integrated_gradients(model, x, steps=50)  # doctest: +SKIP
-    >>> cams = saliency.grad_cam(model, x, layer="stage3")  # doctest: +SKIP
-    >>> maps = saliency.compute("smoothgrad", model, x, y, samples=25)  # doctest: +SKIP
+    >>> from tfrobust import architectures, data, saliency
+    >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+    >>> model = architectures.get("lenet")
+    >>> tuple(saliency.integrated_gradients(model, x[:4], steps=8).shape)
+    (4, 28, 28, 1)
+    >>> tuple(saliency.grad_cam(model, x[:4], layer="stage2").shape)
+    (4, 28, 28)
+    >>> tuple(saliency.compute("smoothgrad", model, x[:4], y[:4], samples=4).shape)
+    (4, 28, 28, 1)
 
 Pixel maps (N, H, W, C): `vanilla_gradient`, `smoothgrad`,
 `integrated_gradients`, `guided_backprop`, `guided_grad_cam_plus_plus`.

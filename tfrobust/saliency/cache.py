@@ -14,8 +14,13 @@ batch), and the images and labels themselves; a changed model, method or
 data is computed afresh, never served stale. A `.json` beside each file
 records what it holds and how long it took.
 
-    >>> maps = cache.cached_maps("runs/cifar10/resnet18-standard/model.keras", "smoothgrad",
-    ...                          images, labels, dataset="cifar10", split="train")  # doctest: +SKIP
+    >>> from tfrobust import data
+    >>> images, labels = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR, n=8)
+    >>> maps = cached_maps("mnist/lenet-standard", "smoothgrad", images, labels,
+    ...                    dataset="mnist", split="test", method_args={"samples": 4},
+    ...                    log=None)  # the model: a zoo ID or a .keras file
+    >>> maps.shape, maps.dtype
+    ((8, 28, 28, 1), dtype('float32'))
 
 The maps explain each image's true class (the paper's saliency is the input
 gradient of the true class's logit), and are float32 of the images' shape

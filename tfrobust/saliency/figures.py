@@ -128,8 +128,15 @@ def saliency_figure(path, model, x, y, x_adv=None, names=("gradient", "grad_cam"
         kwargs: per-method keyword arguments, e.g. `smoothgrad={"samples": 10}`.
 
     Example:
-        >>> saliency_figure("fig.png", model, x, y, PGD(8 / 255)(model, x, y),
-        ...                 names=("smoothgrad", "grad_cam_plus_plus"))  # doctest: +SKIP
+        >>> import tempfile
+        >>> from tfrobust import architectures, data
+        >>> from tfrobust.attacks import PGD
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR, n=2)
+        >>> model = architectures.get("lenet")
+        >>> path = saliency_figure(f"{tempfile.mkdtemp()}/fig.png", model, x, y,
+        ...                        PGD(0.3, steps=2)(model, x, y),
+        ...                        names=("smoothgrad", "grad_cam_plus_plus"),
+        ...                        smoothgrad={"samples": 4})
     """
     for name in names:
         methods.get(name)

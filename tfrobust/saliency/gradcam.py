@@ -33,11 +33,12 @@ _PROBES = weakref.WeakKeyDictionary()
 
 
 def probe(model, layer):
-    """`(x, offset) -> (A, logits)` with A the output of `layer` and logits computed from A + offset."""
+    """`(x, offset) -> (A, logits)`: A is the output of `layer`, the logits are computed from
+    A + offset."""
     per_model = _PROBES.setdefault(model, {})
     if layer in per_model:
         return per_model[layer]
-    names = [l.name for l in model.layers]
+    names = [each.name for each in model.layers]
     if layer not in names:
         raise ValueError(f"{model.name!r} has no layer {layer!r}; its layers are {names}. "
                          f"Received: layer={layer!r}")
@@ -145,7 +146,11 @@ def grad_cam(model, x, y=None, layer=None, upsample=True):
             returns it at the layer's resolution.
 
     Example:
-        >>> cams = saliency.grad_cam(model, x, layer="stage3")  # doctest: +SKIP
+        >>> from tfrobust import architectures, data, saliency
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+        >>> model = architectures.get("lenet")
+        >>> tuple(saliency.grad_cam(model, x[:4], layer="stage2").shape)
+        (4, 28, 28)
 
     Reference:
         Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via

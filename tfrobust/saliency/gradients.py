@@ -87,7 +87,11 @@ def vanilla_gradient(model, x, y=None):
         y: classes to explain, (N,); `None` explains the predicted classes.
 
     Example:
-        >>> maps = saliency.vanilla_gradient(model, x)  # doctest: +SKIP
+        >>> from tfrobust import architectures, data, saliency
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+        >>> model = architectures.get("lenet")
+        >>> tuple(saliency.vanilla_gradient(model, x[:4]).shape)
+        (4, 28, 28, 1)
 
     Reference:
         Simonyan et al., "Deep Inside Convolutional Networks: Visualising Image

@@ -93,7 +93,11 @@ def guided_backprop(model, x, y=None):
         y: classes to explain, (N,); `None` explains the predicted classes.
 
     Example:
-        >>> maps = saliency.guided_backprop(model, x)  # doctest: +SKIP
+        >>> from tfrobust import architectures, data, saliency
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+        >>> model = architectures.get("lenet")
+        >>> tuple(saliency.guided_backprop(model, x[:4]).shape)
+        (4, 28, 28, 1)
 
     Reference:
         Springenberg et al., "Striving for Simplicity: The All Convolutional

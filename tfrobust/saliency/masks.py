@@ -78,7 +78,12 @@ def with_saliency(images, saliency):
     """`{"image": images, "saliency": saliency}`, the inputs `AdversarialModel.fit` takes for SAT.
 
     Example:
-        >>> robust.fit(with_saliency(x, s), y, epochs=10)  # doctest: +SKIP
+        >>> s = boxes_to_saliency([[0.0, 0.0, 0.5, 0.5], [0.5, 0.5, 1.0, 1.0]], (4, 4))
+        >>> inputs = with_saliency(np.zeros((2, 4, 4, 3)), s)
+        >>> inputs["image"].shape, inputs["saliency"].shape
+        ((2, 4, 4, 3), (2, 4, 4, 1))
+
+        `robust.fit(inputs, y)` then trains SAT with these maps.
     """
     images, saliency = np.asarray(images), np.asarray(saliency, dtype="float32")
     if saliency.shape[:3] != images.shape[:3] or saliency.shape[3] not in (1, images.shape[3]):

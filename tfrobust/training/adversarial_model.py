@@ -69,10 +69,16 @@ class AdversarialModel(backend.MultiWorkerFitMixin, keras.Model):
     layers that add losses, their sum as `layer_loss`.
 
     Example:
+        >>> import tfrobust
+        >>> from tfrobust import architectures, attacks, data, objectives
+        >>> x, y = data.load_numpy("mnist", "test", data_dir=data.SAMPLE_DIR)
+        >>> model = architectures.get("lenet")
         >>> robust = tfrobust.adversarial(model, objectives.TRADES(beta=6.0),
-        ...                               attacks.PGD(eps=8 / 255, steps=10))  # doctest: +SKIP
-        >>> robust.compile(optimizer="sgd")  # doctest: +SKIP
-        >>> robust.fit(train_ds, validation_data=val_ds, epochs=10)  # doctest: +SKIP
+        ...                               attacks.PGD(eps=0.3, step_size=0.1, steps=2))
+        >>> robust.compile(optimizer="sgd")
+        >>> history = robust.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+        >>> sorted(history.history)
+        ['adv_accuracy', 'ce', 'clean_accuracy', 'loss', 'trades_kl']
     """
 
     def __init__(self, model, objective, attack=None, **kwargs):

@@ -34,7 +34,8 @@ def check_arrays(model, x, y):
 
 
 def checked_dataset(model, dataset):
-    """`dataset` of `(x, y)` (or `(x, y, weights)`) batches, each asserted to hold finite images and valid labels."""
+    """`dataset` of `(x, y)` (or `(x, y, weights)`) batches, each asserted to hold finite images
+    and valid labels."""
     import tensorflow as tf
 
     image_spec = _images(dataset.element_spec[0])
@@ -45,8 +46,8 @@ def checked_dataset(model, dataset):
         bad = tf.logical_or(labels < 0, labels >= num_classes)
         with tf.control_dependencies([
             tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [
-                f"`y` holds labels outside [0, {num_classes}) for a model with {num_classes} "
-                "classes; check the label encoding (0-based). Received:",
+                f"`y` holds labels outside [0, {num_classes}) for a model with "
+                f"{num_classes} classes; check the label encoding (0-based). Received:",
                 tf.boolean_mask(labels, bad)], summarize=5),
             tf.debugging.assert_all_finite(
                 tf.cast(_images(x), "float32"),

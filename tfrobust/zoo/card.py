@@ -23,7 +23,7 @@ from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.eps_text import eps_text
 from tfrobust.zoo.files import write_text
 
-NORMS = {"linf": "L-inf", "l2": "L2"}
+NORMS = {"linf": "L-inf", "l2": "L2", "l1": "L1"}
 NO_COMMAND = ("The command that trained this model was not recorded; `tfrobust train` with the "
               "recipe below trains the same setting.")
 
@@ -87,7 +87,8 @@ def _procedure(recipe_dict):
                      for k, v in (attack.get("args") or {}).items())
     return [f"- Objective: `{recipe_dict['objective']['name']}`; training attack: "
             f"`{attack.get('name', 'none')}`" + (f" ({args})" if args else "") + ".",
-            f"- {training['epochs']} epoch{'s' * (training['epochs'] != 1)} of {optimizer['name']} (learning rate "
+            f"- {training['epochs']} epoch{'s' * (training['epochs'] != 1)} of "
+            f"{optimizer['name']} (learning rate "
             f"{optimizer['learning_rate']:g}, {training['schedule']['name']} schedule), "
             f"batch size {training['batch_size']}, seed {training['seed']}."]
 
@@ -153,9 +154,10 @@ def model_card(recipe_dict, summary, command, training_time=None):
         lines.append("- " + (f"Recipe notes, written for the recipe without this run's "
                              f"{' '.join(changed)} (the numbers above are this run's): "
                              if changed else "") + recipe_dict["notes"].strip())
+    accuracy = summary.robust_accuracy
+    standard_error = (accuracy * (1 - accuracy) / max(summary.n, 1)) ** 0.5
     lines.append(f"- Evaluated on {summary.n} test images: the standard error of an accuracy "
-                 f"near {_pct(summary.robust_accuracy)} is about "
-                 f"{_pct((summary.robust_accuracy * (1 - summary.robust_accuracy) / max(summary.n, 1)) ** 0.5)}.")
+                 f"near {_pct(accuracy)} is about {_pct(standard_error)}.")
     lines += ["", "## How to reproduce", "",
               *(["```bash", command, "```"] if command else [NO_COMMAND]), "",
               "## Training recipe (resolved)", "", "```yaml",
