@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.py | sha256sum | cut -c1-12)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install
+.PHONY: demo test lint install
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): setup.py
 
 demo: $(STAMP)
 	$(VENV)/bin/tfrobust demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: $(STAMP)
 	$(PY) -m pytest tests

@@ -44,6 +44,7 @@ setup(
             "pytest-xdist>=3,<4",
             "hypothesis>=6,<7",
             "adversarial-robustness-toolbox>=1.17,<2",
+            "ruff>=0.17,<0.18",  # `make lint`; pinned so that `ruff format` does not drift
         ],
         # Optional cross-check and benchmark against AutoAttack's reference code
         # (PyTorch; benchmarks/autoattack_vs_reference.py). torchattacks and
