@@ -17,10 +17,22 @@ setup(
     package_data={
         "tfrobust.data": ["sample/SHA256SUMS", "sample/*/*"],
         "tfrobust.zoo": ["site_assets/*"],
-        "tfrobust.zoo.index": ["tables.yaml", "README.md", *(
-            f"*/*/{name}" for name in ("weights.json", "recipe.yaml", "eval.json", "eval.md",
-                                       "MODEL_CARD.md", "robust_accuracy.png",
-                                       "training_time.json"))],
+        "tfrobust.zoo.index": [
+            "tables.yaml",
+            "README.md",
+            *(
+                f"*/*/{name}"
+                for name in (
+                    "weights.json",
+                    "recipe.yaml",
+                    "eval.json",
+                    "eval.md",
+                    "MODEL_CARD.md",
+                    "robust_accuracy.png",
+                    "training_time.json",
+                )
+            ),
+        ],
     },
     exclude_package_data={"tfrobust.zoo.index": ["pending/*/*"]},
     install_requires=[
@@ -50,8 +62,7 @@ setup(
         # (PyTorch; benchmarks/autoattack_vs_reference.py). torchattacks and
         # pyautoattack are installed with --no-deps (see benchmarks/README.md);
         # foolbox pulls eagerpy and GitPython.
-        "crosscheck": ["torch>=2", "torchattacks>=3.5,<4", "pyautoattack==0.2.0",
-                       "foolbox==3.3.4"],
+        "crosscheck": ["torch>=2", "torchattacks>=3.5,<4", "pyautoattack==0.2.0", "foolbox==3.3.4"],
     },
     entry_points={"console_scripts": ["tfrobust=tfrobust.cli.main:main"]},
 )

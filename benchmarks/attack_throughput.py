@@ -19,11 +19,11 @@ import platform
 import keras
 import numpy as np
 import tensorflow as tf
+from timing import timed
 
 from tfrobust import architectures
 from tfrobust import backend
 from tfrobust.attacks import PGD
-from timing import timed
 
 EPS, STEP = 8 / 255, 2 / 255
 
@@ -60,29 +60,45 @@ def art_fn(model, x, y, steps, batch_size):
     except ImportError:
         return None
     classifier = TensorFlowV2Classifier(
-        model, nb_classes=10, input_shape=x.shape[1:], clip_values=(0.0, 1.0),
+        model,
+        nb_classes=10,
+        input_shape=x.shape[1:],
+        clip_values=(0.0, 1.0),
         loss_object=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     attack = ProjectedGradientDescent(
-        classifier, norm=np.inf, eps=EPS, eps_step=STEP, max_iter=steps,
-        num_random_init=1, batch_size=batch_size, verbose=False,
+        classifier,
+        norm=np.inf,
+        eps=EPS,
+        eps_step=STEP,
+        max_iter=steps,
+        num_random_init=1,
+        batch_size=batch_size,
+        verbose=False,
     )
     return lambda: attack.generate(x, y=y)
 
 
 def cleverhans_fn(model, x, y, steps):
     try:
-        from cleverhans.tf2.attacks.projected_gradient_descent import (
-            projected_gradient_descent,
-        )
+        from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
     except ImportError:
         return None
     x_t, y_t = tf.constant(x), tf.constant(y)
 
     def run():
         return projected_gradient_descent(
-            lambda z: model(z, training=False), x_t, EPS, STEP, steps, np.inf,
-            clip_min=0.0, clip_max=1.0, y=y_t, rand_init=True, sanity_checks=False,
+            lambda z: model(z, training=False),
+            x_t,
+            EPS,
+            STEP,
+            steps,
+            np.inf,
+            clip_min=0.0,
+            clip_max=1.0,
+            y=y_t,
+            rand_init=True,
+            sanity_checks=False,
         ).numpy()
 
     return run
@@ -108,9 +124,11 @@ def main():
     art, name = _version("art"), f"PGD-{args.steps}"
     runs = {
         f"floor: {passes} fwd+bwd passes ({mode[xla]})": floor_fn(
-            model, tf.constant(x), tf.constant(y), passes, xla),
+            model, tf.constant(x), tf.constant(y), passes, xla
+        ),
         f"floor: {passes} fwd+bwd passes ({mode[not xla]})": floor_fn(
-            model, tf.constant(x), tf.constant(y), passes, not xla),
+            model, tf.constant(x), tf.constant(y), passes, not xla
+        ),
         f"tfrobust {name}, default ({mode[xla]})": lambda: np.asarray(ours(model, x, y)),
         f"tfrobust {name} ({mode[not xla]})": ours_fn(ours, model, x, y, not xla),
         f"ART {art} {name}, batch_size={args.batch}": art_fn(model, x, y, args.steps, args.batch),
@@ -121,22 +139,25 @@ def main():
 
     floor, _, mine, _, art_same, art_default, _ = seconds.values()
     devices = [d.device_type for d in tf.config.list_logical_devices()]
-    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"ResNet-20, batch {args.batch}, median of {args.repeats}, "
-          f"TF {tf.__version__}, Keras {keras.__version__}, "
-          f"{'GPU' if 'GPU' in devices else 'CPU'} ({platform.processor() or platform.machine()})")
+    print(
+        f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"ResNet-20, batch {args.batch}, median of {args.repeats}, "
+        f"TF {tf.__version__}, Keras {keras.__version__}, "
+        f"{'GPU' if 'GPU' in devices else 'CPU'} ({platform.processor() or platform.machine()})"
+    )
     print("| implementation | s / batch | images/s | time vs tfrobust | tfrobust vs it |")
     print("|---|---:|---:|---:|---:|")
     for label, s in seconds.items():
         if s is None:
             print(f"| {label} | not installable | | | |")
             continue
-        print(f"| {label} | {s:.3f} | {args.batch / s:.1f} | {s / mine:.2f}x | "
-              f"{mine / s:.2f}x |")
+        print(f"| {label} | {s:.3f} | {args.batch / s:.1f} | {s / mine:.2f}x | {mine / s:.2f}x |")
     print(f"\ntfrobust's default takes {mine / floor:.2f}x the time of its floor (target <= 1.3x).")
     if art_same:
-        print(f"It runs {art_same / mine:.2f}x as fast as ART at the same batch size and "
-              f"{art_default / mine:.2f}x as fast as ART with its defaults (target >= 3x).")
+        print(
+            f"It runs {art_same / mine:.2f}x as fast as ART at the same batch size and "
+            f"{art_default / mine:.2f}x as fast as ART with its defaults (target >= 3x)."
+        )
 
 
 def _version(package):

@@ -35,13 +35,17 @@ import time
 import keras
 import numpy as np
 import torch
+from torch_copy import TOLERANCE
+from torch_copy import max_logit_difference
+from torch_copy import nchw
+from torch_copy import nhwc
+from torch_copy import torch_copy
 
 from tfrobust import data
 from tfrobust import saving
 from tfrobust.attacks import PGD
 from tfrobust.attacks import AutoAttack
 from tfrobust.attacks.protocol import predict_labels
-from torch_copy import TOLERANCE, max_logit_difference, nchw, nhwc, torch_copy
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EPS = {"cifar10": 8 / 255, "mnist": 0.3}  # AutoAttack's L-inf budgets
@@ -60,12 +64,23 @@ def load(entry, n, data_dir):
 
 def ours_autoattack(model, x, y, eps, budget):
     """Per-stage `{name, attacked, robust_accuracy, seconds}` of our standard AutoAttack."""
-    attack = AutoAttack(eps, seed=SEED, apgd_steps=budget["apgd_steps"],
-                        fab_steps=budget["fab_steps"], square_queries=budget["square_queries"])
+    attack = AutoAttack(
+        eps,
+        seed=SEED,
+        apgd_steps=budget["apgd_steps"],
+        fab_steps=budget["fab_steps"],
+        square_queries=budget["square_queries"],
+    )
     _, report = attack.run(model, x, y)
     return report.clean_accuracy, [
-        {"name": s.name, "attacked": s.n_attacked, "robust_accuracy": s.robust_accuracy,
-         "seconds": s.seconds} for s in report.stages]
+        {
+            "name": s.name,
+            "attacked": s.n_attacked,
+            "robust_accuracy": s.robust_accuracy,
+            "seconds": s.seconds,
+        }
+        for s in report.stages
+    ]
 
 
 def reference_autoattack(net, x, y, eps, budget):
@@ -115,8 +130,14 @@ class _StageLog(logging.Handler):
             elif message.startswith("robust accuracy after "):
                 name = message.split()[3].rstrip(":").lower()
                 accuracy = float(message.split()[4].rstrip("%")) / 100
-                out.append({"name": name, "attacked": robust, "robust_accuracy": accuracy,
-                            "seconds": t - starts[name]})
+                out.append(
+                    {
+                        "name": name,
+                        "attacked": robust,
+                        "robust_accuracy": accuracy,
+                        "seconds": t - starts[name],
+                    }
+                )
                 robust = round(accuracy * n)
         return out
 
@@ -130,11 +151,14 @@ def pgd_rows(model, net, x, y, eps, steps):
     fmodel = _foolbox_model(foolbox, model)
     attacks = {
         "tfrobust PGD": lambda: PGD(eps, step_size=step, steps=steps, seed=SEED)(model, x, y),
-        f"torchattacks {torchattacks.__version__} PGD": lambda: nhwc(torchattacks.PGD(
-            net, eps=eps, alpha=step, steps=steps, random_start=True)(
-                nchw(x), torch.from_numpy(y))),
+        f"torchattacks {torchattacks.__version__} PGD": lambda: nhwc(
+            torchattacks.PGD(net, eps=eps, alpha=step, steps=steps, random_start=True)(
+                nchw(x), torch.from_numpy(y)
+            )
+        ),
         f"Foolbox {foolbox.__version__} LinfPGD ({type(fmodel).__name__})": lambda: _foolbox_pgd(
-            foolbox, fmodel, x, y, eps, step, steps),
+            foolbox, fmodel, x, y, eps, step, steps
+        ),
     }
     rows = []
     for name, attack in attacks.items():
@@ -142,8 +166,9 @@ def pgd_rows(model, net, x, y, eps, steps):
         start = time.perf_counter()
         x_adv = np.asarray(keras.ops.convert_to_numpy(attack()))
         seconds = time.perf_counter() - start
-        rows.append({"name": name, "robust_accuracy": _accuracy(model, x_adv, y),
-                     "seconds": seconds})
+        rows.append(
+            {"name": name, "robust_accuracy": _accuracy(model, x_adv, y), "seconds": seconds}
+        )
     return rows
 
 
@@ -151,8 +176,10 @@ def _foolbox_model(foolbox, model):
     if keras.backend.backend() == "jax":
         import jax
 
-        variables = ([v.value for v in model.trainable_variables],
-                     [v.value for v in model.non_trainable_variables])
+        variables = (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+        )
         # Its best case: a jitted forward pass, which Foolbox differentiates eagerly.
         forward = jax.jit(lambda z: model.stateless_call(*variables, z, training=False)[0])
         return foolbox.JAXModel(forward, bounds=(0, 1))
@@ -166,8 +193,9 @@ def _foolbox_pgd(foolbox, fmodel, x, y, eps, step, steps):
     reconciles differing dtypes with `np.find_common_type`, gone in NumPy 2.
     """
     attack = foolbox.attacks.LinfPGD(abs_stepsize=step, steps=steps, random_start=True)
-    _, clipped, _ = attack(fmodel, keras.ops.convert_to_tensor(x),
-                           keras.ops.convert_to_tensor(y), epsilons=eps)
+    _, clipped, _ = attack(
+        fmodel, keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y), epsilons=eps
+    )
     return clipped
 
 
@@ -178,31 +206,51 @@ def _accuracy(model, x, y):
 def markdown(result):
     """The report's tables as Markdown."""
     n = result["n"]
-    lines = [f"# {result['model']}, {n} points, {result['when']}", "",
-             f"Machine: {result['machine']}", ""]
-    lines += ["| stage | attacked (ours / ref) | robust acc. ours | robust acc. ref | "
-              "s ours | s ref | s / attacked point ours | s / attacked point ref | speed-up |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# {result['model']}, {n} points, {result['when']}",
+        "",
+        f"Machine: {result['machine']}",
+        "",
+    ]
+    lines += [
+        "| stage | attacked (ours / ref) | robust acc. ours | robust acc. ref | "
+        "s ours | s ref | s / attacked point ours | s / attacked point ref | speed-up |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     reference = {r["name"]: r for r in result["reference"]}
     for o in result["ours"]:
         # The reference stops logging stages once no point is left to attack.
-        r = reference.get(o["name"], {
-            "attacked": 0, "seconds": 0.0,
-            "robust_accuracy": result["reference"][-1]["robust_accuracy"]})
+        r = reference.get(
+            o["name"],
+            {
+                "attacked": 0,
+                "seconds": 0.0,
+                "robust_accuracy": result["reference"][-1]["robust_accuracy"],
+            },
+        )
         lines.append(
             f"| {o['name']} | {o['attacked']} / {r['attacked']} | {o['robust_accuracy']:.1%} | "
             f"{r['robust_accuracy']:.1%} | {o['seconds']:.1f} | {r['seconds']:.1f} | "
-            f"{_per(o):.3f} | {_per(r):.3f} | {_ratio(r['seconds'], o['seconds'])} |")
+            f"{_per(o):.3f} | {_per(r):.3f} | {_ratio(r['seconds'], o['seconds'])} |"
+        )
     ours, ref = (sum(s["seconds"] for s in result[k]) for k in ("ours", "reference"))
-    lines.append(f"| **AutoAttack** | {n} / {n} | {result['ours'][-1]['robust_accuracy']:.1%} | "
-                 f"{result['reference'][-1]['robust_accuracy']:.1%} | {ours:.1f} | {ref:.1f} | "
-                 f"{ours / n:.3f} | {ref / n:.3f} | **{_ratio(ref, ours)}** |")
+    lines.append(
+        f"| **AutoAttack** | {n} / {n} | {result['ours'][-1]['robust_accuracy']:.1%} | "
+        f"{result['reference'][-1]['robust_accuracy']:.1%} | {ours:.1f} | {ref:.1f} | "
+        f"{ours / n:.3f} | {ref / n:.3f} | **{_ratio(ref, ours)}** |"
+    )
     if result.get("pgd"):
-        lines += ["", "| PGD | robust acc. | s | s / point | tfrobust vs it |",
-                  "|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "| PGD | robust acc. | s | s / point | tfrobust vs it |",
+            "|---|---:|---:|---:|---:|",
+        ]
         mine = result["pgd"][0]["seconds"]
-        lines += [f"| {p['name']} | {p['robust_accuracy']:.1%} | {p['seconds']:.2f} | "
-                  f"{p['seconds'] / n:.4f} | {_ratio(p['seconds'], mine)} |" for p in result["pgd"]]
+        lines += [
+            f"| {p['name']} | {p['robust_accuracy']:.1%} | {p['seconds']:.2f} | "
+            f"{p['seconds'] / n:.4f} | {_ratio(p['seconds'], mine)} |"
+            for p in result["pgd"]
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -216,16 +264,22 @@ def _ratio(theirs, ours):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="cifar10/resnet20-fast_at",
-                        help="zoo entry under models/ (cifar10/... or mnist/...)")
+    parser.add_argument(
+        "--model",
+        default="cifar10/resnet20-fast_at",
+        help="zoo entry under models/ (cifar10/... or mnist/...)",
+    )
     parser.add_argument("--n", type=int, help="test points (default 200, 16 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smoke run: few points and steps")
-    parser.add_argument("--pgd", action="store_true",
-                        help="also PGD against torchattacks and Foolbox")
-    parser.add_argument("--data-dir", type=pathlib.Path,
-                        default=ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--out", default="autoattack_vs_reference",
-                        help="writes OUT.json and OUT.md")
+    parser.add_argument(
+        "--pgd", action="store_true", help="also PGD against torchattacks and Foolbox"
+    )
+    parser.add_argument(
+        "--data-dir", type=pathlib.Path, default=ROOT.parent / "shared" / "datasets"
+    )
+    parser.add_argument(
+        "--out", default="autoattack_vs_reference", help="writes OUT.json and OUT.md"
+    )
     args = parser.parse_args()
     budget = dict(QUICK if args.quick else FULL)
     budget["n"] = args.n or budget["n"]
@@ -240,17 +294,24 @@ def main():
     clean, ours = ours_autoattack(model, x, y, eps, budget)
     x_adv, reference = reference_autoattack(net, x, y, eps, budget)
     result = {
-        "model": args.model, "n": len(x), "eps": eps, "budget": budget, "seed": SEED,
-        "quick": args.quick, "data_dir": str(data_dir),
+        "model": args.model,
+        "n": len(x),
+        "eps": eps,
+        "budget": budget,
+        "seed": SEED,
+        "quick": args.quick,
+        "data_dir": str(data_dir),
         "when": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                   f"load average {os.getloadavg()[0]:.1f} at the end, Keras "
-                   f"{keras.__version__} ({keras.backend.backend()}), torch {torch.__version__} "
-                   f"({torch.get_num_threads()} threads)",
-        "max_logit_difference": difference, "clean_accuracy": clean,
+        f"load average {os.getloadavg()[0]:.1f} at the end, Keras "
+        f"{keras.__version__} ({keras.backend.backend()}), torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)",
+        "max_logit_difference": difference,
+        "clean_accuracy": clean,
         # The reference's own count, checked against the Keras model's verdict on its examples.
         "reference_robust_accuracy_by_keras": _accuracy(model, x_adv, y),
-        "ours": ours, "reference": reference,
+        "ours": ours,
+        "reference": reference,
     }
     if args.pgd:
         result["pgd"] = pgd_rows(model, net, x, y, eps, budget["pgd_steps"])

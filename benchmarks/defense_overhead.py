@@ -46,10 +46,16 @@ def defenses():
     rows = [
         ("none (plain ResNet-18)", {}, None),
         ("Denoising: non-local Gaussian x4 (stage1-4)", denoising_insert("resnet18"), None),
-        ("Denoising: non-local dot product x4",
-         denoising_insert("resnet18", weighting="dot_product"), None),
-        ("Denoising: bilateral Gaussian 3x3 x4",
-         denoising_insert("resnet18", operation="bilateral"), None),
+        (
+            "Denoising: non-local dot product x4",
+            denoising_insert("resnet18", weighting="dot_product"),
+            None,
+        ),
+        (
+            "Denoising: bilateral Gaussian 3x3 x4",
+            denoising_insert("resnet18", operation="bilateral"),
+            None,
+        ),
         ("Denoising: mean 3x3 x4", denoising_insert("resnet18", operation="mean"), None),
         ("Denoising: median 3x3 x4", denoising_insert("resnet18", operation="median"), None),
         ("Denoising: null (1x1 only) x4", denoising_insert("resnet18", operation="null"), None),
@@ -57,8 +63,9 @@ def defenses():
     ]
     for name, module in (("FSR", "fsr"), ("CAS", "cas")):
         try:  # written in parallel: may be missing on this checkout
-            helper = getattr(__import__(f"tfrobust.layers.{module}", fromlist=["_"]),
-                             f"{module}_insert")
+            helper = getattr(
+                __import__(f"tfrobust.layers.{module}", fromlist=["_"]), f"{module}_insert"
+            )
             insert = helper("resnet18", NUM_CLASSES)
             rows.append((f"{name} ({', '.join(sorted(insert))})", insert, None))
         except (ImportError, AttributeError) as error:
@@ -96,7 +103,7 @@ def dense_flops(layer):
 
 def denoising_flops(block, in_shape):
     h, w, c = in_shape
-    hw, k2 = h * w, block.kernel_size ** 2
+    hw, k2 = h * w, block.kernel_size**2
     d = block.theta.filters if block.theta is not None else c
     flops = 2 * (2 * hw * c * d) if block.theta is not None else 0
     if block.operation == "nonlocal":
@@ -133,8 +140,12 @@ def step_time(model, x, y, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=float, default=0.25,
-                        help="channel multiplier for the step time (params/FLOPs use 1)")
+    parser.add_argument(
+        "--width",
+        type=float,
+        default=0.25,
+        help="channel multiplier for the step time (params/FLOPs use 1)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=4)
     args = parser.parse_args()
@@ -155,32 +166,39 @@ def main():
             params, flops = full.count_params(), model_flops(full)
             del full
             keras.utils.set_random_seed(0)
-            narrow = architectures.get("resnet18", num_classes=NUM_CLASSES, width=args.width,
-                                       insert=insert)
+            narrow = architectures.get(
+                "resnet18", num_classes=NUM_CLASSES, width=args.width, insert=insert
+            )
             seconds = step_time(narrow, x, y, args.steps)
         except Exception as error:  # a defense written in parallel may not work yet
             rows.append((name, None, None, None, f"failed: {error.__class__.__name__}: {error}"))
             print(f"  {name}: {rows[-1][-1]}", flush=True)
             continue
         rows.append((name, params, flops, seconds, None))
-        print(f"  {name}: {params:,} params, {flops / 1e9:.3f} GFLOPs, "
-              f"{seconds * 1000:.0f} ms/step", flush=True)
+        print(
+            f"  {name}: {params:,} params, {flops / 1e9:.3f} GFLOPs, {seconds * 1000:.0f} ms/step",
+            flush=True,
+        )
 
     base = rows[0]
-    print(f"\nCIFAR ResNet-18 (32x32, 10 classes). Params and FLOPs at width 1 (one image, "
-          f"inference); step time at width {args.width}, batch {args.batch_size}, "
-          f"fastest of {args.steps} steps after 1 warm-up, Standard objective; keras "
-          f"{keras.__version__} ({keras.backend.backend()}), "
-          f"{platform.processor() or platform.machine()}; "
-          f"total {time.perf_counter() - begin:.0f} s.")
+    print(
+        f"\nCIFAR ResNet-18 (32x32, 10 classes). Params and FLOPs at width 1 (one image, "
+        f"inference); step time at width {args.width}, batch {args.batch_size}, "
+        f"fastest of {args.steps} steps after 1 warm-up, Standard objective; keras "
+        f"{keras.__version__} ({keras.backend.backend()}), "
+        f"{platform.processor() or platform.machine()}; "
+        f"total {time.perf_counter() - begin:.0f} s."
+    )
     print("| defense | params | x plain | GFLOPs | x plain | ms/step | x plain |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, params, flops, seconds, note in rows:
         if note:
             print(f"| {name} | {note} | | | | | |")
             continue
-        print(f"| {name} | {params:,} | {params / base[1]:.3f} | {flops / 1e9:.3f} | "
-              f"{flops / base[2]:.2f} | {seconds * 1000:.0f} | {seconds / base[3]:.2f} |")
+        print(
+            f"| {name} | {params:,} | {params / base[1]:.3f} | {flops / 1e9:.3f} | "
+            f"{flops / base[2]:.2f} | {seconds * 1000:.0f} | {seconds / base[3]:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,12 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--pgd-steps", type=int, default=5)
-    parser.add_argument("--policies", nargs="+", default=["float32"],
-                        help="Keras dtype policies to time (the first is the baseline)")
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        default=["float32"],
+        help="Keras dtype policies to time (the first is the baseline)",
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -76,19 +80,28 @@ def main():
     keras.config.set_dtype_policy("float32")
 
     base = rows["Standard"][0]
-    print(f"\nResNet-20, batch {args.batch_size}, {args.steps} timed steps after 2 warm-up steps, "
-          f"keras {keras.__version__} ({keras.backend.backend()}), "
-          f"{platform.processor() or platform.machine()}; x standard is under {args.policies[0]}")
+    print(
+        f"\nResNet-20, batch {args.batch_size}, {args.steps} timed steps after 2 warm-up steps, "
+        f"keras {keras.__version__} ({keras.backend.backend()}), "
+        f"{platform.processor() or platform.machine()}; x standard is under {args.policies[0]}"
+    )
     others = args.policies[1:]
-    print("| objective | " + " | ".join(f"ms/step {p}" for p in args.policies)
-          + " | x standard | expected |" + "".join(f" {p} vs {args.policies[0]} |" for p in others))
+    print(
+        "| objective | "
+        + " | ".join(f"ms/step {p}" for p in args.policies)
+        + " | x standard | expected |"
+        + "".join(f" {p} vs {args.policies[0]} |" for p in others)
+    )
     print("|---|" + "---:|" * (len(args.policies) + 2 + len(others)))
     expected = {"Standard": 1, "Fast AT (FGSM-RS)": 2}
     for name, seconds in rows.items():
         hint = expected.get(name, args.pgd_steps + 1)
-        print(f"| {name} | " + " | ".join(f"{s * 1000:.0f}" for s in seconds)
-              + f" | {seconds[0] / base:.2f} | ~{hint} |"
-              + "".join(f" {seconds[0] / s:.2f}x |" for s in seconds[1:]))
+        print(
+            f"| {name} | "
+            + " | ".join(f"{s * 1000:.0f}" for s in seconds)
+            + f" | {seconds[0] / base:.2f} | ~{hint} |"
+            + "".join(f" {seconds[0] / s:.2f}x |" for s in seconds[1:])
+        )
 
 
 if __name__ == "__main__":

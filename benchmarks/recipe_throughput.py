@@ -58,19 +58,30 @@ def main():
         recipe = load_recipe(path, args.scale)
         speed, params = images_per_second(recipe, args.steps)
         images = recipe.training.epochs * build.steps_per_epoch(recipe) * recipe.training.batch_size
-        rows.append({"recipe": path, "scale": args.scale, "params": params,
-                     "images_per_s": round(speed, 1), "epochs": recipe.training.epochs,
-                     "projected_hours": round(images / speed / 3600, 2)})
+        rows.append(
+            {
+                "recipe": path,
+                "scale": args.scale,
+                "params": params,
+                "images_per_s": round(speed, 1),
+                "epochs": recipe.training.epochs,
+                "projected_hours": round(images / speed / 3600, 2),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
 
-    print(f"\n{args.steps} timed steps after 2 warm-up steps, keras {keras.__version__} "
-          f"({keras.backend.backend()}), {platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"\n{args.steps} timed steps after 2 warm-up steps, keras {keras.__version__} "
+        f"({keras.backend.backend()}), {platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     print("| recipe | params | images/s | epochs | projected hours |")
     print("|---|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['recipe']} | {row['params']:,} | {row['images_per_s']} | {row['epochs']} "
-              f"| {row['projected_hours']} |")
+        print(
+            f"| {row['recipe']} | {row['params']:,} | {row['images_per_s']} | {row['epochs']} "
+            f"| {row['projected_hours']} |"
+        )
 
 
 if __name__ == "__main__":

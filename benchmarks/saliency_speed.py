@@ -21,10 +21,10 @@ import platform
 import keras
 import numpy as np
 from keras import ops
+from timing import timed
 
 from tfrobust import architectures
 from tfrobust import saliency
-from timing import timed
 
 
 def main():
@@ -43,26 +43,41 @@ def main():
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(args.batch, *shape)).astype("float32")
     y = rng.integers(0, model.outputs[0].shape[-1], args.batch).astype("int32")
-    kwargs = {"smoothgrad": {"samples": args.samples, "seed": 0},
-              "integrated_gradients": {"steps": args.ig_steps}}
-    expected = {"gradient": 1, "smoothgrad": args.samples, "integrated_gradients": args.ig_steps + 1,
-                "guided_backprop": 1, "grad_cam": 1, "grad_cam_plus_plus": 1,
-                "guided_grad_cam_plus_plus": 2}
+    kwargs = {
+        "smoothgrad": {"samples": args.samples, "seed": 0},
+        "integrated_gradients": {"steps": args.ig_steps},
+    }
+    expected = {
+        "gradient": 1,
+        "smoothgrad": args.samples,
+        "integrated_gradients": args.ig_steps + 1,
+        "guided_backprop": 1,
+        "grad_cam": 1,
+        "grad_cam_plus_plus": 1,
+        "guided_grad_cam_plus_plus": 2,
+    }
 
-    print(f"## {args.arch} (width {args.width}), batch {args.batch}, "
-          f"backend {keras.backend.backend()}, {platform.processor() or platform.machine()}, "
-          f"{datetime.date.today()}\n")
+    print(
+        f"## {args.arch} (width {args.width}), batch {args.batch}, "
+        f"backend {keras.backend.backend()}, {platform.processor() or platform.machine()}, "
+        f"{datetime.date.today()}\n"
+    )
     print("| method | ms / image | x vanilla gradient | passes (fwd+bwd) | x per pass |")
     print("|---|---:|---:|---:|---:|", flush=True)
     unit = None
     for name in saliency.METHODS:  # "gradient" first: the unit
+
         def run(name=name):
             return ops.convert_to_numpy(saliency.compute(name, model, x, y, **kwargs.get(name, {})))
+
         seconds = timed(run, args.repeats)
         unit = seconds if unit is None else unit
         ratio = seconds / unit
-        print(f"| {name} | {1000 * seconds / args.batch:.2f} | {ratio:.2f} | {expected[name]} | "
-              f"{ratio / expected[name]:.2f} |", flush=True)
+        print(
+            f"| {name} | {1000 * seconds / args.batch:.2f} | {ratio:.2f} | {expected[name]} | "
+            f"{ratio / expected[name]:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

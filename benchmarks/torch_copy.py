@@ -69,10 +69,10 @@ def _graph(config):
     from a model's Keras config."""
     layers = config["layers"]
     if not any(layer.get("inbound_nodes") for layer in layers):  # Sequential: a chain
-        names = [layer["config"]["name"] for layer in layers
-                 if layer["class_name"] != "InputLayer"]
-        return [(name, [previous] if previous else [])
-                for previous, name in zip([None, *names], names)], names[-1]
+        names = [layer["config"]["name"] for layer in layers if layer["class_name"] != "InputLayer"]
+        return [
+            (name, [previous] if previous else []) for previous, name in zip([None, *names], names)
+        ], names[-1]
     outputs = config["output_layers"]
     if len(outputs) != 1 and not isinstance(outputs[0], str):
         raise NotImplementedError(f"Only single-output models can be copied. Received: {outputs}")
@@ -106,7 +106,8 @@ def _convert(layer):
     if kind not in _CONVERTERS:
         raise NotImplementedError(
             f"Cannot copy layer {layer.name!r} of type {kind} into PyTorch; supported: "
-            f"{', '.join(sorted(_CONVERTERS))}")
+            f"{', '.join(sorted(_CONVERTERS))}"
+        )
     return _CONVERTERS[kind](layer, layer.get_config())
 
 
@@ -123,14 +124,23 @@ def _activation(name):
 def _conv(layer, config):
     if tuple(config["dilation_rate"]) != (1, 1) or config["groups"] != 1:
         raise NotImplementedError(
-            f"{layer.name}: dilated or grouped convolutions cannot be copied.")
+            f"{layer.name}: dilated or grouped convolutions cannot be copied."
+        )
     kernel, *bias = layer.get_weights()
-    pads = _same_padding(layer.input.shape[1:3], kernel.shape[:2], config["strides"]) \
-        if config["padding"] == "same" else ((0, 0), (0, 0))
+    pads = (
+        _same_padding(layer.input.shape[1:3], kernel.shape[:2], config["strides"])
+        if config["padding"] == "same"
+        else ((0, 0), (0, 0))
+    )
     symmetric = all(before == after for before, after in pads)
-    conv = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], kernel.shape[:2],
-                           config["strides"], padding=(pads[0][0], pads[1][0]) if symmetric else 0,
-                           bias=bool(bias))
+    conv = torch.nn.Conv2d(
+        kernel.shape[2],
+        kernel.shape[3],
+        kernel.shape[:2],
+        config["strides"],
+        padding=(pads[0][0], pads[1][0]) if symmetric else 0,
+        bias=bool(bias),
+    )
     conv.weight.data = _tensor(kernel.transpose(3, 2, 0, 1))
     if bias:
         conv.bias.data = _tensor(bias[0])
@@ -154,7 +164,8 @@ def _batch_norm(layer, config):
     weights = dict(zip((w.path.split("/")[-1] for w in layer.weights), layer.get_weights()))
     channels = weights["moving_mean"].shape[0]
     norm = (torch.nn.BatchNorm2d if len(layer.input.shape) == 4 else torch.nn.BatchNorm1d)(
-        channels, eps=config["epsilon"])
+        channels, eps=config["epsilon"]
+    )
     norm.weight.data = _tensor(weights.get("gamma", np.ones(channels)))
     norm.bias.data = _tensor(weights.get("beta", np.zeros(channels)))
     norm.running_mean.data = _tensor(weights["moving_mean"])
@@ -200,8 +211,9 @@ class _Normalize(torch.nn.Module):
     def __init__(self, layer, config):
         super().__init__()
         self.register_buffer("mean", _tensor(config["mean"]).reshape(1, -1, 1, 1))
-        self.register_buffer("inv_std", _tensor([1.0 / s for s in config["std"]])
-                             .reshape(1, -1, 1, 1))
+        self.register_buffer(
+            "inv_std", _tensor([1.0 / s for s in config["std"]]).reshape(1, -1, 1, 1)
+        )
 
     def forward(self, x):
         return (x - self.mean) * self.inv_std
@@ -211,8 +223,9 @@ def _zero_pad_shortcut(layer, config):
     """`tfrobust.architectures.shortcut.ZeroPadShortcut`: subsample, pad channels evenly."""
     s, extra = config["strides"], config["filters"] - layer.input.shape[-1]
     before = extra // 2
-    return _Lambda(lambda x: torch.nn.functional.pad(
-        x[:, :, ::s, ::s], (0, 0, 0, 0, before, extra - before)))
+    return _Lambda(
+        lambda x: torch.nn.functional.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, before, extra - before))
+    )
 
 
 def _flatten(layer, config):

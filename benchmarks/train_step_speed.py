@@ -66,7 +66,7 @@ def torch_step_time(batch_size, steps):
         def forward(self, x):
             out = torch.relu(self.bn1(self.conv1(x)))
             out = self.bn2(self.conv2(out))
-            shortcut = x[:, :, ::self.stride, ::self.stride] if self.stride > 1 else x
+            shortcut = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
             if self.pad:  # option A: zero-padded identity, as in He et al. and tfrobust
                 shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, self.pad // 2, self.pad // 2))
             return torch.relu(out + shortcut)
@@ -115,9 +115,21 @@ def main():
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         if backend != "torch":
             env["KERAS_BACKEND"] = backend
-        result = subprocess.run([sys.executable, __file__, "--child", name, "--batch-size",
-                                 str(args.batch_size), "--steps", str(args.steps)],
-                                capture_output=True, text=True, env=env)
+        result = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                name,
+                "--batch-size",
+                str(args.batch_size),
+                "--steps",
+                str(args.steps),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if result.returncode != 0:
             rows[name] = None
             print(f"  {name}: failed ({result.stderr.strip().splitlines()[-1:]})", flush=True)
@@ -126,8 +138,10 @@ def main():
         print(f"  {name}: {rows[name] * 1000:.0f} ms/step", flush=True)
     keras_default = rows["Keras/TF, XLA (Keras's own default)"]
     torch_time = rows["PyTorch eager"]
-    print(f"\nCIFAR ResNet-20 training step, batch {args.batch_size}, mean of {args.steps} steps "
-          f"after 3 warm-up steps, {os.cpu_count()} CPU cores")
+    print(
+        f"\nCIFAR ResNet-20 training step, batch {args.batch_size}, mean of {args.steps} steps "
+        f"after 3 warm-up steps, {os.cpu_count()} CPU cores"
+    )
     print("| configuration | ms/step | speed-up vs Keras default | vs PyTorch |")
     print("|---|---:|---:|---:|")
     for name, seconds in rows.items():
@@ -135,7 +149,9 @@ def main():
             print(f"| {name} | failed | - | - |")
             continue
         versus_torch = f"{torch_time / seconds:.2f}x" if torch_time else "-"
-        print(f"| {name} | {seconds * 1000:.0f} | {keras_default / seconds:.2f}x | {versus_torch} |")
+        print(
+            f"| {name} | {seconds * 1000:.0f} | {keras_default / seconds:.2f}x | {versus_torch} |"
+        )
 
 
 if __name__ == "__main__":

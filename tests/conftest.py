@@ -15,9 +15,7 @@ SHARED_DATASETS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data
 
 def pytest_configure(config):
     if "slow" not in (config.option.markexpr or ""):
-        config.option.markexpr = " and ".join(
-            filter(None, [config.option.markexpr, "not slow"])
-        )
+        config.option.markexpr = " and ".join(filter(None, [config.option.markexpr, "not slow"]))
 
 
 @pytest.fixture
@@ -41,7 +39,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def _serve(directory=".", handler=QuietHandler):
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(directory))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

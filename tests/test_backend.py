@@ -64,7 +64,8 @@ def test_compiled_function_advances_seed_generators():
 def test_compiled_gradient_of_the_model():
     model = _linear_model()
     compiled = backend.compile_model_fn(
-        model, lambda forward, x: backend.input_grad(lambda z: ops.sum(forward(z) ** 2), x))
+        model, lambda forward, x: backend.input_grad(lambda z: ops.sum(forward(z) ** 2), x)
+    )
     grad = compiled(np.array([[1.0, 2.0]], dtype="float32"))
     np.testing.assert_allclose(ops.convert_to_numpy(grad), [[6.0, 6.0]])
 

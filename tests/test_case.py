@@ -30,8 +30,7 @@ def tiny_classifier(layer, input_shape, num_classes, seed=1):
 
 def batch(input_shape, num_classes, n=8, seed=0):
     rng = np.random.default_rng(seed)
-    return (rng.random((n, *input_shape), dtype=np.float32),
-            np.arange(n) % num_classes)
+    return (rng.random((n, *input_shape), dtype=np.float32), np.arange(n) % num_classes)
 
 
 def mlp_and_batch(input_shape, n=16, seed=0):
@@ -41,8 +40,14 @@ def mlp_and_batch(input_shape, n=16, seed=0):
     as an attack expects of the points it is given.
     """
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
-                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
     x = np.random.default_rng(seed).uniform(0, 1, (n, *input_shape)).astype("float32")
     return model, x, predict_labels(model, x)
 
@@ -67,9 +72,17 @@ def assert_weights_changed(weights, before, unchanged=()):
             assert not np.allclose(new, old), f"{weight.path} did not train"
 
 
-def run_layer_test(layer_factory, input_shape, num_classes, tmp_path, bad_kwargs=(),
-                   objective=None, attack=None, unchanged=lambda layer: (),
-                   adds_loss=True):
+def run_layer_test(
+    layer_factory,
+    input_shape,
+    num_classes,
+    tmp_path,
+    bad_kwargs=(),
+    objective=None,
+    attack=None,
+    unchanged=lambda layer: (),
+    adds_loss=True,
+):
     """The contract of a defense layer.
 
     Args:
@@ -94,8 +107,9 @@ def run_layer_test(layer_factory, input_shape, num_classes, tmp_path, bad_kwargs
     reloaded = keras.saving.load_model(path)
     restored = reloaded.get_layer(layer.name)
     assert type(restored) is type(layer) and restored.get_config() == config
-    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)),
-                               ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(model(x)), rtol=1e-6, atol=1e-6
+    )
 
     before = [ops.convert_to_numpy(w).copy() for w in layer.trainable_weights]
     history = fit_one_step(model, objective, attack, x, y)

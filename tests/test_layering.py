@@ -17,8 +17,10 @@ ABOVE = {  # package: the packages above it, which importing it must not load
 @pytest.mark.parametrize("package", sorted(ABOVE))
 def test_a_package_does_not_load_those_above_it(package):
     """In a fresh process (this one has imported everything) whose backend is this one's."""
-    script = (f"import sys, {package}\n"
-              f"print(sorted(m for m in {ABOVE[package]!r} if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=300, check=True)
+    script = (
+        f"import sys, {package}\nprint(sorted(m for m in {ABOVE[package]!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout

@@ -24,10 +24,16 @@ def test_register_by_call_or_decorator_and_refuse_a_second_entry():
         registry.register("a", 3)
 
 
-@pytest.mark.parametrize("registry", [ARCHITECTURES, DATASETS, ATTACKS, recipes.OBJECTIVES,
-                                      recipes.ATTACKS, recipes.LAYERS], ids=lambda r: r.kind)
+@pytest.mark.parametrize(
+    "registry",
+    [ARCHITECTURES, DATASETS, ATTACKS, recipes.OBJECTIVES, recipes.ATTACKS, recipes.LAYERS],
+    ids=lambda r: r.kind,
+)
 def test_an_unknown_name_suggests_and_lists(registry):
     name = registry.list()[0] + "x"
-    with pytest.raises(ValueError, match=rf"Unknown {registry.kind} '{name}' \(did you mean "
-                                         rf"'{registry.list()[0]}'\?\). Valid names: "):
+    with pytest.raises(
+        ValueError,
+        match=rf"Unknown {registry.kind} '{name}' \(did you mean "
+        rf"'{registry.list()[0]}'\?\). Valid names: ",
+    ):
         registry.get(name)

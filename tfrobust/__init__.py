@@ -12,8 +12,20 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("architectures", "attacks", "backend", "cli", "data", "evaluation", "layers",
-               "objectives", "recipes", "saliency", "training", "zoo")
+_SUBMODULES = (
+    "architectures",
+    "attacks",
+    "backend",
+    "cli",
+    "data",
+    "evaluation",
+    "layers",
+    "objectives",
+    "recipes",
+    "saliency",
+    "training",
+    "zoo",
+)
 
 
 def __getattr__(name):

@@ -30,23 +30,31 @@ def check_int(name, value, minimum=1, maximum=None, allow_none=False, hint=""):
     """
     if value is None and allow_none:
         return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum
-            or (maximum is not None and value > maximum)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
         limits = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         _reject(name, value, f"an integer {limits}{' or None' if allow_none else ''}{hint}")
     return int(value)
 
 
-def check_number(name, value, minimum=None, maximum=None, exclusive_minimum=False,
-                 allow_none=False, hint=""):
+def check_number(
+    name, value, minimum=None, maximum=None, exclusive_minimum=False, allow_none=False, hint=""
+):
     """`value` as a finite `float` in the range given (booleans refused), or None where
     `allow_none`; `exclusive_minimum` excludes `minimum` itself."""
     if value is None and allow_none:
         return None
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
-          and math.isfinite(value)
-          and (minimum is None or (value > minimum if exclusive_minimum else value >= minimum))
-          and (maximum is None or value <= maximum))
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(value)
+        and (minimum is None or (value > minimum if exclusive_minimum else value >= minimum))
+        and (maximum is None or value <= maximum)
+    )
     if not ok:
         low = "(" if exclusive_minimum else "["
         if minimum is None and maximum is None:

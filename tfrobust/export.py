@@ -57,8 +57,9 @@ def export_savedmodel(model, out_dir):
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec(shape, tf.float32)])
-    archive.add_endpoint("serve_uint8", serve_uint8,
-                         input_signature=[tf.TensorSpec(shape, tf.uint8)])
+    archive.add_endpoint(
+        "serve_uint8", serve_uint8, input_signature=[tf.TensorSpec(shape, tf.uint8)]
+    )
     # The topmost missing parent, removed again if the export fails.
     created = next((p for p in reversed(out_dir.parents) if not p.exists()), None)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +87,10 @@ def _check_signatures(path, shape, out_dir):
     loaded = tf.saved_model.load(path)
     # Unknown non-batch dimensions (fully convolutional models) get a small size.
     example = np.random.default_rng(0).uniform(size=(2, *(d or 32 for d in shape[1:])))
-    inputs = {"serve": example.astype("float32"),
-              "serve_uint8": np.round(example * 255).astype("uint8")}
+    inputs = {
+        "serve": example.astype("float32"),
+        "serve_uint8": np.round(example * 255).astype("uint8"),
+    }
     for name in SIGNATURES:
         try:
             fn = loaded.signatures[name]
@@ -118,17 +121,25 @@ def _explain(signature, error, out_dir, backend):
             detail += f", called at {ours.group(1)}:{ours.group(2)}: `{ours.group(3).strip()}`"
         detail += ")"
     else:
-        lines = [line.strip() for line in text.splitlines()
-                 if line.strip() and "Graph execution error" not in line
-                 and not line.startswith(("Detected at node", "<stack traces"))]
+        lines = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip()
+            and "Graph execution error" not in line
+            and not line.startswith(("Detected at node", "<stack traces"))
+        ]
         detail = f"{type(error).__name__}: {' '.join(lines[:3])[:500]}"
-    head = (f"TensorFlow {tf.__version__} cannot run the SavedModel exported on the "
-            f"{backend} backend: its signature '{signature}' fails")
+    head = (
+        f"TensorFlow {tf.__version__} cannot run the SavedModel exported on the "
+        f"{backend} backend: its signature '{signature}' fails"
+    )
     head += f" at op '{op}': " if op else ": "
     advice = "Nothing was written to {}.".format(out_dir)
     if backend == "jax":
-        advice += (" JAX emits this op for the model but TensorFlow's XlaCallModule cannot run "
-                   "it; export on the TensorFlow backend instead: "
-                   "`KERAS_BACKEND=tensorflow tfrobust export ...` (or call export_savedmodel "
-                   "in a process started with KERAS_BACKEND=tensorflow).")
+        advice += (
+            " JAX emits this op for the model but TensorFlow's XlaCallModule cannot run "
+            "it; export on the TensorFlow backend instead: "
+            "`KERAS_BACKEND=tensorflow tfrobust export ...` (or call export_savedmodel "
+            "in a process started with KERAS_BACKEND=tensorflow)."
+        )
     return f"{head}{detail}. {advice}"

@@ -47,8 +47,10 @@ class Registry:
         """The entry registered as `name`; an unknown name is a `ValueError` naming the
         closest and the valid ones."""
         if name not in self._entries:
-            raise ValueError(f"Unknown {self.kind} {name!r}{suggest(name, self._entries)}. "
-                             f"Valid names: {', '.join(self.list())}. Received: name={name!r}")
+            raise ValueError(
+                f"Unknown {self.kind} {name!r}{suggest(name, self._entries)}. "
+                f"Valid names: {', '.join(self.list())}. Received: name={name!r}"
+            )
         return self._entries[name]
 
     def list(self):

@@ -26,7 +26,8 @@ def load_keras(path):
         raise ModelFileError(
             f"{path} is damaged or not a Keras archive (a .keras file is a zip archive; this one "
             "is truncated or of another format). Save the model again with model.save(path) "
-            f"or download it again. Received: {path.stat().st_size} bytes")
+            f"or download it again. Received: {path.stat().st_size} bytes"
+        )
     try:
         return keras.saving.load_model(path, compile=False)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
@@ -35,4 +36,5 @@ def load_keras(path):
         raise ModelFileError(
             f"{path} is damaged or not a Keras archive: Keras could not load it "
             f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
-            "Save the model again or download it again.") from error
+            "Save the model again or download it again."
+        ) from error

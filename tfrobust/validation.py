@@ -32,10 +32,13 @@ def check_images(x, name="x", box=True):
     if x.ndim != 4:
         raise ValueError(
             f"`{name}` must be a batch of images of shape (N, H, W, C). "
-            f"Received: {name}.shape={x.shape}")
+            f"Received: {name}.shape={x.shape}"
+        )
     if len(x) == 0:
-        raise ValueError(f"`{name}` is an empty batch: there is nothing to attack or "
-                         f"evaluate; pass at least one image. Received: {name}.shape={x.shape}")
+        raise ValueError(
+            f"`{name}` is an empty batch: there is nothing to attack or "
+            f"evaluate; pass at least one image. Received: {name}.shape={x.shape}"
+        )
     finite = np.isfinite(x)
     if not finite.all():
         bad = np.argwhere(~finite)
@@ -43,12 +46,14 @@ def check_images(x, name="x", box=True):
         raise ValueError(
             f"`{name}` holds {len(bad)} non-finite values (NaN or inf) in {len(images)} "
             f"image(s); fix or drop them before attacking. Received: non-finite at "
-            f"{_first(tuple(int(i) for i in index) for index in bad)}")
+            f"{_first(tuple(int(i) for i in index) for index in bad)}"
+        )
     lo, hi = float(x.min()), float(x.max())
     if box and (lo < 0 or hi > 1):
         raise ValueError(
             f"`{name}` must hold images in [0, 1] (normalisation belongs inside the model). "
-            f"Received values in [{lo:g}, {hi:g}]")
+            f"Received values in [{lo:g}, {hi:g}]"
+        )
     return x
 
 
@@ -56,17 +61,21 @@ def check_labels(y, n, num_classes=None, name="y"):
     """`y` as int64: one whole-number label per image, in `[0, num_classes)`."""
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"`{name}` must hold one integer label per image, shape ({n},). "
-                         f"Received: {name}.shape={y.shape}")
-    if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer)
-                               or np.issubdtype(y.dtype, np.floating)):
+        raise ValueError(
+            f"`{name}` must hold one integer label per image, shape ({n},). "
+            f"Received: {name}.shape={y.shape}"
+        )
+    if y.dtype == bool or not (
+        np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)
+    ):
         raise ValueError(f"`{name}` must hold integer class labels. Received: dtype {y.dtype}")
     if np.issubdtype(y.dtype, np.floating):
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if bad.size:
             raise ValueError(
                 f"`{name}` must hold integer class labels; {bad.size} are not whole numbers. "
-                f"Received: {_first(f'{name}[{i}]={y[i]!r}' for i in bad)}")
+                f"Received: {_first(f'{name}[{i}]={y[i]!r}' for i in bad)}"
+            )
     y = y.astype("int64")
     if num_classes is not None:
         bad = np.flatnonzero((y < 0) | (y >= num_classes))
@@ -74,7 +83,8 @@ def check_labels(y, n, num_classes=None, name="y"):
             raise ValueError(
                 f"`{name}` holds {bad.size} labels outside [0, {num_classes}) for a model with "
                 f"{num_classes} classes; check the label encoding (0-based) and the model. "
-                f"Received: {_first(f'{name}[{i}]={y[i]}' for i in bad)}")
+                f"Received: {_first(f'{name}[{i}]={y[i]}' for i in bad)}"
+            )
     return y
 
 
@@ -113,11 +123,13 @@ def check_outputs(model, x, outputs):
     if outputs == "probabilities":
         return
     out = keras.ops.convert_to_numpy(
-        model(keras.ops.convert_to_tensor(x[:64]), training=False)).astype("float64")
+        model(keras.ops.convert_to_tensor(x[:64]), training=False)
+    ).astype("float64")
     rows = out.sum(axis=-1)
     if out.min() >= 0 and out.max() <= 1 and np.allclose(rows, 1.0, atol=1e-4):
         raise ValueError(
             "The model returns probabilities (every row in [0, 1], summing to 1), but attacks "
             "need logits: remove the final softmax, or pass outputs='probabilities' if that "
             f"is intended. Received: outputs={outputs!r}, row sums {rows.min():.6f} to "
-            f"{rows.max():.6f}")
+            f"{rows.max():.6f}"
+        )

@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from tfrobust.architectures import Normalize, ZeroPadShortcut
+from tfrobust.architectures import Normalize
+from tfrobust.architectures import ZeroPadShortcut
 
 
 def _round_trip(layer):
@@ -16,9 +17,7 @@ def _round_trip(layer):
 def test_normalize_values_and_config():
     layer = Normalize(mean=[0.5, 0.0], std=[0.25, 2.0])
     x = np.ones((1, 2, 2, 2), dtype="float32")
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(layer(x))[0, 0, 0], [2.0, 0.5], rtol=1e-6
-    )
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x))[0, 0, 0], [2.0, 0.5], rtol=1e-6)
     clone = _round_trip(layer)
     assert isinstance(clone, Normalize)
     assert (clone.mean, clone.std) == ([0.5, 0.0], [0.25, 2.0])

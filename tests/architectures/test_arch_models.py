@@ -82,18 +82,14 @@ def test_forward_insertion_and_round_trip(name, tmp_path):
         assert seen[f"{stage}_insert"] == model.get_layer(stage).output.shape[-1]
         inserted.get_layer(f"{stage}_insert")
     inserted.set_weights(model.get_weights())
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(inserted(x, training=False)), logits
-    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(inserted(x, training=False)), logits)
 
     if name in NO_ROUND_TRIP:
         return
     path = tmp_path / f"{name}.keras"
     model.save(path)
     reloaded = keras.saving.load_model(path)
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(reloaded(x, training=False)), logits
-    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded(x, training=False)), logits)
 
 
 @pytest.mark.jax

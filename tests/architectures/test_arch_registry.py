@@ -8,9 +8,21 @@ from tfrobust import architectures
 from tfrobust.architectures.normalization import STATS
 
 EXPECTED = [
-    "lenet", "mnist_cnn", "preact_resnet18", "resnet101", "resnet152", "resnet18",
-    "resnet20", "resnet32", "resnet34", "resnet50", "resnet56", "resnet9", "vgg16",
-    "wrn28_10", "wrn34_10",
+    "lenet",
+    "mnist_cnn",
+    "preact_resnet18",
+    "resnet101",
+    "resnet152",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet50",
+    "resnet56",
+    "resnet9",
+    "vgg16",
+    "wrn28_10",
+    "wrn34_10",
 ]
 
 

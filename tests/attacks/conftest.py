@@ -54,7 +54,7 @@ def train_mnist_model():
     for epoch_eps in (0.1, 0.3, 0.3):  # one warm-up epoch at a small budget
         attack = FGSM(eps=epoch_eps, random_start=True, step_size=1.25 * epoch_eps, seed=0)
         for i in range(0, len(x), 100):
-            xb, yb = x[i:i + 100], y[i:i + 100]
+            xb, yb = x[i : i + 100], y[i : i + 100]
             model.train_on_batch(np.asarray(attack(model, xb, yb)), yb)
     return model
 

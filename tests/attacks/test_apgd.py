@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from tfrobust.attacks import APGD, APGDT, PGD
+from tfrobust.attacks import APGD
+from tfrobust.attacks import APGDT
+from tfrobust.attacks import PGD
 
 pytestmark = pytest.mark.jax
 
@@ -13,19 +15,24 @@ def accuracy(model, x, y):
     return float(np.mean(np.argmax(model.predict(np.asarray(x), verbose=0), -1) == y))
 
 
-@pytest.mark.parametrize("cls, kwargs, message", [
-    (APGD, dict(steps=0), "Received: steps=0"),
-    (APGD, dict(loss="l1"), "Received: loss='l1'"),
-    (APGD, dict(norm="l0"), "Received: norm='l0'"),
-    (APGDT, dict(n_target_classes=0), "Received: n_target_classes=0"),
-])
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (APGD, dict(steps=0), "Received: steps=0"),
+        (APGD, dict(loss="l1"), "Received: loss='l1'"),
+        (APGD, dict(norm="l0"), "Received: norm='l0'"),
+        (APGDT, dict(n_target_classes=0), "Received: n_target_classes=0"),
+    ],
+)
 def test_rejects_bad_arguments(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cls(**kwargs)
 
 
 def test_apgdt_needs_enough_classes():
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(5)]
+    )
     x = np.zeros((2, 4, 4, 1), "float32")
     with pytest.raises(ValueError, match="Received: n_target_classes=9"):
         APGDT(0.1)(model, x, np.zeros(2, "int32"))
@@ -33,7 +40,9 @@ def test_apgdt_needs_enough_classes():
 
 def test_one_compiled_attack_serves_several_batch_sizes():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(4)]
+    )
     attack = APGD(eps=0.1, steps=3, restarts=2, loss="dlr", seed=0)
     for n in (2, 3):
         x = np.random.default_rng(n).uniform(size=(n, 4, 4, 1)).astype("float32")
@@ -53,7 +62,9 @@ def test_apgdt_and_dlr_break_the_model(mnist_model, mnist_test):
     x, y = mnist_test
     x, y = x[:100], y[:100]
     dlr = accuracy(mnist_model, APGD(0.3, steps=30, loss="dlr", seed=0)(mnist_model, x, y), y)
-    t = accuracy(mnist_model, APGDT(0.3, steps=30, n_target_classes=3, seed=0)(mnist_model, x, y), y)
+    t = accuracy(
+        mnist_model, APGDT(0.3, steps=30, n_target_classes=3, seed=0)(mnist_model, x, y), y
+    )
     print(f"eps 0.3, 30 steps, 100 points: APGD-DLR {dlr:.3f}, APGD-T (3 targets) {t:.3f}")
     assert dlr < 0.3 and t < 0.3
 

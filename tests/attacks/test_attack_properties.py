@@ -3,10 +3,17 @@
 import keras
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from tfrobust.attacks import APGD, APGDT, FABT, FGSM, PGD, Square
+from tfrobust.attacks import APGD
+from tfrobust.attacks import APGDT
+from tfrobust.attacks import FABT
+from tfrobust.attacks import FGSM
+from tfrobust.attacks import PGD
+from tfrobust.attacks import Square
 
 pytestmark = pytest.mark.jax
 
@@ -14,8 +21,9 @@ pytestmark = pytest.mark.jax
 TOL = 1e-6
 
 # Each example compiles a fresh attack for a fresh model: few examples, each costly.
-PROPERTY = settings(max_examples=5, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 FEW = settings(PROPERTY, max_examples=3)
 
 
@@ -37,10 +45,14 @@ def problems(draw, max_eps=1.0, min_side=3):
 
 def tiny_model(shape, seed):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input(shape), keras.layers.Conv2D(4, 2, activation="relu"),
-        keras.layers.Flatten(), keras.layers.Dense(5),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape),
+            keras.layers.Conv2D(4, 2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5),
+        ]
+    )
 
 
 def check_in_ball(x, x_adv, eps, norm):
@@ -67,8 +79,9 @@ def test_fgsm(problem, random_start):
 @given(problems(), st.sampled_from(["ce", "cw", "dlr"]), st.booleans())
 def test_pgd_linf(problem, loss, targeted):
     x, y, eps, seed = problem
-    attack = PGD(eps, step_size=max(eps, 1e-3) / 2, steps=3, loss=loss,
-                 targeted=targeted, seed=seed)
+    attack = PGD(
+        eps, step_size=max(eps, 1e-3) / 2, steps=3, loss=loss, targeted=targeted, seed=seed
+    )
     check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, "linf")
 
 
@@ -76,8 +89,15 @@ def test_pgd_linf(problem, loss, targeted):
 @given(problems(max_eps=5.0), st.sampled_from(["ce", "dlr"]), st.integers(1, 2))
 def test_pgd_l2(problem, loss, restarts):
     x, y, eps, seed = problem
-    attack = PGD(eps, step_size=max(eps, 1e-3) / 2, steps=3, norm="l2", loss=loss,
-                 restarts=restarts, seed=seed)
+    attack = PGD(
+        eps,
+        step_size=max(eps, 1e-3) / 2,
+        steps=3,
+        norm="l2",
+        loss=loss,
+        restarts=restarts,
+        seed=seed,
+    )
     check_in_ball(x, attack(tiny_model(x.shape[1:], seed), x, y), eps, "l2")
 
 

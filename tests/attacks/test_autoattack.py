@@ -12,8 +12,9 @@ from tfrobust.attacks.protocol import predict_labels
 
 def linear_model(seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
-                             keras.layers.Dense(10)])
+    return keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
 
 
 def batch(model, n=24, seed=0):
@@ -75,8 +76,7 @@ def test_asserts_the_perturbation_budget():
     x[:, 0, 0, 0] = 1.0  # a bright pixel that "+ 0.01" pushes out of the box
     y = predict_labels(model, x)
     with pytest.raises(PerturbationBudgetError, match=r"\[0, 1\]"):
-        AutoAttack(0.05, version="custom",
-                   attacks=[Spy(0.05, lambda z: z + 0.01)]).run(model, x, y)
+        AutoAttack(0.05, version="custom", attacks=[Spy(0.05, lambda z: z + 0.01)]).run(model, x, y)
 
 
 @pytest.mark.jax
@@ -152,8 +152,14 @@ def test_plus_version_keeps_the_step_overrides():
 
 def test_plus_is_never_weaker_than_standard():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
     x, y = batch(model, n=32)
     budgets = dict(seed=0, apgd_steps=10, fab_steps=10, square_queries=50)
     for norm, eps in (("linf", 0.04), ("l2", 0.25)):
@@ -165,7 +171,9 @@ def test_plus_is_never_weaker_than_standard():
 
 def test_fewer_classes_skip_what_cannot_run():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     x, y = batch(model, n=8)
     aa = AutoAttack(0.05, version="plus", seed=0, apgd_steps=3, fab_steps=3, square_queries=5)
     assert aa.skipped() == ()
@@ -180,5 +188,8 @@ def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="custom"):
         AutoAttack(8 / 255, attacks=[Spy(8 / 255, lambda z: z)])
     with pytest.raises(ValueError, match="threat model"):
-        AutoAttack(8 / 255, version="custom",
-                   attacks=[Spy(8 / 255, lambda z: z), Spy(4 / 255, lambda z: z)])
+        AutoAttack(
+            8 / 255,
+            version="custom",
+            attacks=[Spy(8 / 255, lambda z: z), Spy(4 / 255, lambda z: z)],
+        )

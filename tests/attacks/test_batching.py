@@ -12,7 +12,14 @@ from tfrobust.attacks.batching import padded_size
 def test_padded_sizes():
     assert [padded_size(n) for n in range(1, 9)] == list(range(1, 9))
     assert [padded_size(n) for n in (9, 11, 129, 200, 250, 256, 1000)] == [
-        10, 12, 160, 224, 256, 256, 1024]
+        10,
+        12,
+        160,
+        224,
+        256,
+        256,
+        1024,
+    ]
     for n in range(9, 3000):
         assert n <= padded_size(n) < n * 1.25
     for low in (16, 64, 256):  # four sizes per doubling
@@ -20,8 +27,9 @@ def test_padded_sizes():
 
 
 def test_pad_index_repeats_the_first_entry():
-    np.testing.assert_array_equal(pad_index([7, 3, 5, 1, 2, 4, 6, 8, 9]),
-                                  [7, 3, 5, 1, 2, 4, 6, 8, 9, 7])
+    np.testing.assert_array_equal(
+        pad_index([7, 3, 5, 1, 2, 4, 6, 8, 9]), [7, 3, 5, 1, 2, 4, 6, 8, 9, 7]
+    )
 
 
 class CountingFGSM(FGSM):
@@ -37,8 +45,9 @@ class CountingFGSM(FGSM):
 @pytest.mark.jax
 def test_nearby_batch_sizes_share_one_compilation_and_padding_changes_nothing():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     rng = np.random.default_rng(0)
     x, y = rng.uniform(size=(10, 4, 4, 1)).astype("float32"), rng.integers(0, 3, 10)
     attack = CountingFGSM(eps=0.1)

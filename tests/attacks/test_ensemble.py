@@ -25,10 +25,12 @@ class Table(Attack):
 
 def threshold_model():
     """Class 1 if the mean pixel exceeds 0.5, else class 0 (a fixed linear model)."""
-    model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(2)])
-    model.layers[-1].set_weights([np.array([[-1.0, 1.0]] * 4, "float32"),
-                                  np.array([2.0, -2.0], "float32")])
+    model = keras.Sequential(
+        [keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    model.layers[-1].set_weights(
+        [np.array([[-1.0, 1.0]] * 4, "float32"), np.array([2.0, -2.0], "float32")]
+    )
     return model
 
 
@@ -49,15 +51,18 @@ def test_worst_case_over_attacks():
 @pytest.mark.jax
 def test_ensemble_of_real_attacks_is_no_better_than_each():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     x = np.random.default_rng(0).uniform(0, 1, (16, 6, 6, 1)).astype("float32")
     y = predict_labels(model, x)
     fgsm, square = FGSM(0.05, seed=0), Square(0.05, n_queries=30, seed=0)
     x_adv, report = Ensemble([fgsm, square]).run(model, x, y)
     assert_in_budget(x, x_adv, 0.05, "linf")
-    each = [(predict_labels(model, np.asarray(a(model, x, y))) == y).mean()
-            for a in (FGSM(0.05, seed=0),)]
+    each = [
+        (predict_labels(model, np.asarray(a(model, x, y))) == y).mean()
+        for a in (FGSM(0.05, seed=0),)
+    ]
     assert report.robust_accuracy <= min(each) + 1e-9
 
 

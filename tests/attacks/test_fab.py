@@ -7,14 +7,13 @@ from scipy.optimize import brentq
 from scipy.optimize import linprog
 from scipy.optimize import minimize
 
+from tests.test_case import mlp_and_batch
 from tfrobust.attacks.fab import FAB
 from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fab import project_l1_hyperplane
 from tfrobust.attacks.fab import project_l2_hyperplane
 from tfrobust.attacks.fab import project_linf_hyperplane
 from tfrobust.attacks.protocol import predict_labels
-
-from tests.test_case import mlp_and_batch
 
 SHAPE = (6, 6, 1)  # the tests' input shape
 
@@ -25,8 +24,14 @@ def minimal_linf_move(p, w, b):
     cost = np.r_[np.zeros(dim), 1.0]
     a_ub = np.block([[np.eye(dim), -np.ones((dim, 1))], [-np.eye(dim), -np.ones((dim, 1))]])
     bounds = [(-pi, 1 - pi) for pi in p] + [(0, None)]
-    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(2 * dim), A_eq=np.r_[w, 0.0][None],
-                  b_eq=[b - w @ p], bounds=bounds)
+    res = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=np.zeros(2 * dim),
+        A_eq=np.r_[w, 0.0][None],
+        b_eq=[b - w @ p],
+        bounds=bounds,
+    )
     return res.x[-1] if res.status == 0 else None
 
 
@@ -69,10 +74,15 @@ def minimal_l2_move(p, w, b):
     if gain(-big) * gain(big) > 0:
         return None
     d_kkt = np.clip(brentq(gain, -big, big, xtol=1e-14) * w, lower, upper)
-    res = minimize(lambda d: d @ d, np.zeros_like(p), jac=lambda d: 2 * d, method="SLSQP",
-                   bounds=list(zip(lower, upper)),
-                   constraints=[{"type": "eq", "fun": lambda d: w @ (p + d) - b}],
-                   options={"ftol": 1e-12, "maxiter": 1000})
+    res = minimize(
+        lambda d: d @ d,
+        np.zeros_like(p),
+        jac=lambda d: 2 * d,
+        method="SLSQP",
+        bounds=list(zip(lower, upper)),
+        constraints=[{"type": "eq", "fun": lambda d: w @ (p + d) - b}],
+        options={"ftol": 1e-12, "maxiter": 1000},
+    )
     assert d_kkt @ d_kkt <= res.fun + 1e-9  # no feasible point found is closer
     np.testing.assert_allclose(d_kkt, res.x, atol=1e-4)
     return d_kkt
@@ -88,8 +98,9 @@ def test_l2_projection_matches_constrained_minimisation():
         expected = minimal_l2_move(p[i].astype("float64"), w[i].astype("float64"), float(b[i]))
         if expected is None:  # unreachable: the largest move towards the hyperplane
             toward = np.sign(w[i]) * np.sign(b[i] - w[i] @ p[i])
-            np.testing.assert_allclose(d[i], np.where(toward > 0, 1 - p[i], -p[i]) * (toward != 0),
-                                       atol=1e-6)
+            np.testing.assert_allclose(
+                d[i], np.where(toward > 0, 1 - p[i], -p[i]) * (toward != 0), atol=1e-6
+            )
             continue
         checked += 1
         np.testing.assert_allclose(d[i], expected, atol=2e-5)
@@ -99,8 +110,12 @@ def test_l2_projection_matches_constrained_minimisation():
 def minimal_l1_move(p, w, b):
     """min ||d||_1 s.t. w . (p + d) = b, 0 <= p + d <= 1, by linear programming (d = u - v)."""
     dim = len(p)
-    res = linprog(np.ones(2 * dim), A_eq=np.r_[w, -w][None], b_eq=[b - w @ p],
-                  bounds=[(0, 1 - pi) for pi in p] + [(0, pi) for pi in p])
+    res = linprog(
+        np.ones(2 * dim),
+        A_eq=np.r_[w, -w][None],
+        b_eq=[b - w @ p],
+        bounds=[(0, 1 - pi) for pi in p] + [(0, pi) for pi in p],
+    )
     return res.fun if res.status == 0 else None
 
 
@@ -109,8 +124,11 @@ def test_l1_projection_matches_linear_programming():
     d = keras.ops.convert_to_numpy(project_l1_hyperplane(p, w, b[:, None]))
     assert (p + d >= -1e-6).all() and (p + d <= 1 + 1e-6).all()
     assert (d[0, :2] == 0).all()
-    reached = [i for i in range(len(p)) if minimal_l1_move(*(v[i].astype("float64") for v in (
-        p, w, b))) is not None]  # elsewhere, the largest move towards the hyperplane
+    reached = [
+        i
+        for i in range(len(p))
+        if minimal_l1_move(*(v[i].astype("float64") for v in (p, w, b))) is not None
+    ]  # elsewhere, the largest move towards the hyperplane
     assert len(reached) >= 10
     for i in reached:
         expected = minimal_l1_move(*(v[i].astype("float64") for v in (p, w, b)))
@@ -155,8 +173,9 @@ def test_finds_smaller_perturbations_than_the_budget(norm, eps):
 
 def linear_model(classes=10, seed=0):
     """A linear classifier of 4 x 4 images, centred on the grey image, the same on every backend."""
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(classes)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(classes)]
+    )
     rng = np.random.default_rng(seed)
     kernel = rng.normal(size=(16, classes))
     bias = rng.normal(scale=0.1, size=classes) - 0.5 * kernel.sum(axis=0)
@@ -185,8 +204,11 @@ def closest_boundary(model, x, y, norm):
 
 def distances(x, x_adv, norm):
     delta = (x_adv - x).reshape(len(x), -1)
-    return {"linf": np.abs(delta).max(axis=1), "l2": np.linalg.norm(delta, axis=1),
-            "l1": np.abs(delta).sum(axis=1)}[norm]
+    return {
+        "linf": np.abs(delta).max(axis=1),
+        "l2": np.linalg.norm(delta, axis=1),
+        "l1": np.abs(delta).sum(axis=1),
+    }[norm]
 
 
 @pytest.mark.jax

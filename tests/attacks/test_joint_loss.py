@@ -6,9 +6,9 @@ import pytest
 from keras import ops
 
 from tfrobust import evaluation
-from tfrobust.evaluation import registry
 from tfrobust.attacks import PGD
 from tfrobust.attacks.joint_loss import JointLossPGD
+from tfrobust.evaluation import registry
 from tfrobust.layers import CIFS
 
 
@@ -55,8 +55,9 @@ def test_joint_loss_is_the_final_loss_plus_beta_over_I_times_the_probe_losses(lo
     model = cifs_model()
     x, y = batch()
     attack = JointLossPGD(eps=0.1, beta=3.0, loss=loss)
-    logits, value = attack.logits_and_loss(lambda z: model(z, training=False), ops.convert_to_tensor(x),
-                                      ops.convert_to_tensor(y))
+    logits, value = attack.logits_and_loss(
+        lambda z: model(z, training=False), ops.convert_to_tensor(x), ops.convert_to_tensor(y)
+    )
     heads = [numpy_of(logits)]
     for name in ("cifs1", "cifs2"):
         layer = model.get_layer(name)
@@ -66,8 +67,9 @@ def test_joint_loss_is_the_final_loss_plus_beta_over_I_times_the_probe_losses(lo
     if loss == "ce":
         per_head = [ce(h, y) for h in heads]
     else:  # max_{j != y} z_j - z_y
-        per_head = [np.where(np.eye(4)[y] > 0, -np.inf, h).max(-1) - h[np.arange(len(y)), y]
-                    for h in heads]
+        per_head = [
+            np.where(np.eye(4)[y] > 0, -np.inf, h).max(-1) - h[np.arange(len(y)), y] for h in heads
+        ]
     expected = per_head[0] + 3.0 / 2 * (per_head[1] + per_head[2])
     np.testing.assert_allclose(numpy_of(value), expected, rtol=1e-4, atol=1e-5)
 
@@ -79,17 +81,22 @@ def test_equals_pgd_with_zero_probe_weight_or_without_cifs_layers():
     model = cifs_model()
     pgd = numpy_of(PGD(**kwargs)(model, x, y))
     assert np.abs(pgd - x).max() > 0.04  # the attack moved
-    np.testing.assert_allclose(numpy_of(JointLossPGD(beta=0.0, **kwargs)(model, x, y)), pgd,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        numpy_of(JointLossPGD(beta=0.0, **kwargs)(model, x, y)), pgd, atol=1e-6
+    )
     plain = cifs_model(with_cifs=False)
-    np.testing.assert_allclose(numpy_of(JointLossPGD(beta=2.0, **kwargs)(plain, x, y)),
-                               numpy_of(PGD(**kwargs)(plain, x, y)), atol=1e-6)
+    np.testing.assert_allclose(
+        numpy_of(JointLossPGD(beta=2.0, **kwargs)(plain, x, y)),
+        numpy_of(PGD(**kwargs)(plain, x, y)),
+        atol=1e-6,
+    )
     # With the probes weighted, the path differs; a compiled loop (long attacks, PGD-100)
     # collects the probes inside its body as the unrolled steps do.
     joint = numpy_of(JointLossPGD(beta=2.0, **kwargs)(model, x, y))
     assert np.abs(joint - pgd).max() > 1e-3
-    np.testing.assert_allclose(numpy_of(JointLossPGD(beta=2.0, unroll=False, **kwargs)(
-        model, x, y)), joint, atol=1e-6)
+    np.testing.assert_allclose(
+        numpy_of(JointLossPGD(beta=2.0, unroll=False, **kwargs)(model, x, y)), joint, atol=1e-6
+    )
 
 
 def switch_model():
@@ -107,12 +114,15 @@ def switch_model():
     h = keras.layers.Flatten()(cifs(inputs))
     h = keras.layers.Dense(1, activation="relu", name="gate")(h)
     model = keras.Model(inputs, keras.layers.Dense(2, name="classifier")(h))
-    cifs.probe.set_weights([np.array([[1.0, -1.0], [-1.0, 1.0]], "float32"),
-                            np.zeros(2, "float32")])
-    model.get_layer("gate").set_weights([np.array([[0.0], [1.0]], "float32"),
-                                         np.array([-0.3], "float32")])
-    model.get_layer("classifier").set_weights([np.array([[0.0, 10.0]], "float32"),
-                                               np.array([0.0, -1.0], "float32")])
+    cifs.probe.set_weights(
+        [np.array([[1.0, -1.0], [-1.0, 1.0]], "float32"), np.zeros(2, "float32")]
+    )
+    model.get_layer("gate").set_weights(
+        [np.array([[0.0], [1.0]], "float32"), np.array([-0.3], "float32")]
+    )
+    model.get_layer("classifier").set_weights(
+        [np.array([[0.0, 10.0]], "float32"), np.array([0.0, -1.0], "float32")]
+    )
     return model
 
 
@@ -130,8 +140,14 @@ def test_finds_adversarial_examples_that_pgd_on_the_logits_misses():
     assert (np.argmax(numpy_of(model(joint)), -1) == 1).all()
     # The same through `evaluate`, by registry name.
     fixed_start = {"steps": 8, "step_fraction": 0.25, "random_start": False}
-    summary = evaluation.evaluate(model, (x, y), attacks=["pgd", "joint-pgd"], eps=0.1, n=3,
-                                  attack_kwargs={"pgd": fixed_start, "joint-pgd": fixed_start})
+    summary = evaluation.evaluate(
+        model,
+        (x, y),
+        attacks=["pgd", "joint-pgd"],
+        eps=0.1,
+        n=3,
+        attack_kwargs={"pgd": fixed_start, "joint-pgd": fixed_start},
+    )
     robust = {a.name: a.robust_accuracy for a in summary.attacks}
     assert robust == {"pgd": 1.0, "joint-pgd": 0.0}
     assert summary.robust_accuracy == 0.0
@@ -150,8 +166,9 @@ def test_restarts_keep_the_first_success_and_stay_in_the_ball():
 
 
 def test_registry_and_arguments():
-    configs = {"pgd": {"attack": "joint-pgd", "steps": 20, "step_fraction": 0.1,
-                       "random_start": False}}
+    configs = {
+        "pgd": {"attack": "joint-pgd", "steps": 20, "step_fraction": 0.1, "random_start": False}
+    }
     attack = registry.make_attack("pgd", 8 / 255, configs=configs)
     assert isinstance(attack, JointLossPGD)
     assert attack.beta == 2.0 and attack.steps == 20 and attack.name == "pgd"

@@ -8,15 +8,20 @@ import keras
 import numpy as np
 import pytest
 
-from tfrobust.attacks import APGD, APGDT, FGSM, PGD, AutoAttack, FABT, Square
+from tests.test_case import mlp_and_batch
+from tfrobust.attacks import APGD
+from tfrobust.attacks import APGDT
+from tfrobust.attacks import FABT
+from tfrobust.attacks import FGSM
+from tfrobust.attacks import PGD
+from tfrobust.attacks import AutoAttack
+from tfrobust.attacks import Square
 from tfrobust.attacks.apgd import large_eps_schedule
 from tfrobust.attacks.apgd import sparse_step
 from tfrobust.attacks.fab import project_l1_hyperplane
 from tfrobust.attacks.projections import project_l1
 from tfrobust.attacks.protocol import perturbation_norms
 from tfrobust.attacks.protocol import predict_labels
-
-from tests.test_case import mlp_and_batch
 
 SHAPE = (8, 8, 3)  # the tests' input shape
 
@@ -48,8 +53,9 @@ def test_projection_matches_a_bisection_on_the_soft_threshold(eps):
     x, delta = projection_inputs()
     ours = keras.ops.convert_to_numpy(project_l1(delta, x, eps))
     for i in range(len(x)):
-        np.testing.assert_allclose(ours[i], soft_threshold_by_bisection(x[i], delta[i], eps),
-                                   atol=2e-6)
+        np.testing.assert_allclose(
+            ours[i], soft_threshold_by_bisection(x[i], delta[i], eps), atol=2e-6
+        )
     assert (np.abs(ours).sum(axis=1) <= eps * (1 + 1e-6)).all()
     assert (x + ours >= -1e-7).all() and (x + ours <= 1 + 1e-7).all()
 
@@ -95,8 +101,9 @@ def test_apgd_l1_iterates_stay_in_the_ball_and_the_box(large_eps):
     spied = keras.Sequential([keras.Input((8, 8, 3)), spy, model])
     attack = APGD(1.5, norm="l1", steps=10, restarts=2, large_eps=large_eps, seed=0)
     forward = lambda z: spied(z, training=False)  # noqa: E731
-    x_adv = keras.ops.convert_to_numpy(attack.perturb(forward, keras.ops.convert_to_tensor(x),
-                                                      keras.ops.convert_to_tensor(y)))
+    x_adv = keras.ops.convert_to_numpy(
+        attack.perturb(forward, keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y))
+    )
     # Every query lies in the box; within the ball of its stage (3, 2, 1 x eps with large_eps).
     budgets = [3.0, 2.0] * large_eps + [1.0]
     assert len(spy.seen) > 10
@@ -108,13 +115,16 @@ def test_apgd_l1_iterates_stay_in_the_ball_and_the_box(large_eps):
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("attack", [
-    lambda eps: APGD(eps, norm="l1", steps=10, seed=0),
-    lambda eps: APGD(eps, norm="l1", steps=10, large_eps=True, seed=0),
-    lambda eps: APGDT(eps, norm="l1", steps=10, n_target_classes=3, large_eps=True, seed=0),
-    lambda eps: FABT(eps, norm="l1", steps=10, n_target_classes=3),
-    lambda eps: Square(eps, norm="l1", n_queries=100, seed=0),
-])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        lambda eps: APGD(eps, norm="l1", steps=10, seed=0),
+        lambda eps: APGD(eps, norm="l1", steps=10, large_eps=True, seed=0),
+        lambda eps: APGDT(eps, norm="l1", steps=10, n_target_classes=3, large_eps=True, seed=0),
+        lambda eps: FABT(eps, norm="l1", steps=10, n_target_classes=3),
+        lambda eps: Square(eps, norm="l1", n_queries=100, seed=0),
+    ],
+)
 def test_l1_attacks_stay_in_the_ball_and_fool(attack):
     model, x, y = mlp_and_batch(SHAPE)
     x_adv = np.asarray(attack(2.0)(model, x, y))
@@ -151,6 +161,7 @@ def reference_module(name):
     pytest.importorskip("torch")
     pytest.importorskip("pyautoattack")
     import importlib
+
     return importlib.import_module(f"pyautoattack.{name}")
 
 

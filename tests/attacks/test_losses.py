@@ -44,7 +44,8 @@ def test_cross_entropy_by_hand():
     expected = np.log(np.exp(LOGITS[0]).sum()) - LOGITS[0, 2]
     assert value(losses.cross_entropy, LOGITS, np.array([2])) == pytest.approx(expected, rel=1e-5)
     assert value(losses.targeted_cross_entropy, LOGITS, np.array([2])) == pytest.approx(
-        -expected, rel=1e-5)
+        -expected, rel=1e-5
+    )
 
 
 def test_get_rejects_unknown_loss():

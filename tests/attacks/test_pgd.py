@@ -14,14 +14,17 @@ def accuracy(model, x, y):
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(eps=8), "Received: eps=8"),
-    (dict(norm="l1"), "Received: norm='l1'"),
-    (dict(steps=0), "Received: steps=0"),
-    (dict(step_size=-1.0), "Received: step_size=-1.0"),
-    (dict(restarts=2, random_start=False), "Received: restarts=2"),
-    (dict(loss="xent"), "Received: loss='xent'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(eps=8), "Received: eps=8"),
+        (dict(norm="l1"), "Received: norm='l1'"),
+        (dict(steps=0), "Received: steps=0"),
+        (dict(step_size=-1.0), "Received: step_size=-1.0"),
+        (dict(restarts=2, random_start=False), "Received: restarts=2"),
+        (dict(loss="xent"), "Received: loss='xent'"),
+    ],
+)
 def test_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PGD(**kwargs)
@@ -43,7 +46,9 @@ def test_keep_best_prefers_first_success_then_highest_loss():
 @pytest.mark.jax
 def test_zero_budget_returns_the_input():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     x = np.random.default_rng(0).uniform(size=(2, 4, 4, 1)).astype("float32")
     x_adv = PGD(eps=0.0, step_size=0.1, steps=2, seed=0)(model, x, np.array([0, 1]))
     np.testing.assert_array_equal(np.asarray(x_adv), x)
@@ -63,7 +68,8 @@ def test_targeted_reaches_targets(mnist_model, mnist_test, loss):
     x, y = mnist_test
     target = (y + 1) % 10
     x_adv = PGD(0.5, step_size=0.05, steps=20, loss=loss, targeted=True, seed=0, unroll=False)(
-        mnist_model, x, target)
+        mnist_model, x, target
+    )
     hit = np.argmax(mnist_model.predict(np.asarray(x_adv), verbose=0), -1) == target
     assert hit.mean() > 0.9
 
@@ -71,10 +77,18 @@ def test_targeted_reaches_targets(mnist_model, mnist_test, loss):
 @pytest.mark.jax
 def test_accuracy_falls_with_eps_and_vanishes_at_half(mnist_model, mnist_test):
     x, y = mnist_test
-    accs = [accuracy(mnist_model, np.asarray(
-        PGD(eps, step_size=max(eps, 1e-3) / 8, steps=20, seed=0, unroll=False)(mnist_model, x, y)),
-        y)
-        for eps in (0.0, 0.1, 0.2, 0.3, 0.5)]
+    accs = [
+        accuracy(
+            mnist_model,
+            np.asarray(
+                PGD(eps, step_size=max(eps, 1e-3) / 8, steps=20, seed=0, unroll=False)(
+                    mnist_model, x, y
+                )
+            ),
+            y,
+        )
+        for eps in (0.0, 0.1, 0.2, 0.3, 0.5)
+    ]
     print("PGD-20 accuracy at eps 0, 0.1, 0.2, 0.3, 0.5:", accs)
     assert accs[0] == accuracy(mnist_model, x, y) and accs[0] > 0.85
     assert all(a >= b for a, b in zip(accs, accs[1:]))
@@ -86,14 +100,17 @@ def test_accuracy_falls_with_eps_and_vanishes_at_half(mnist_model, mnist_test):
 def test_l2_attack_breaks_model(mnist_model, mnist_test, loss):
     x, y = mnist_test
     x_adv = PGD(4.0, step_size=0.5, steps=20, norm="l2", loss=loss, seed=0, unroll=False)(
-        mnist_model, x, y)
+        mnist_model, x, y
+    )
     assert accuracy(mnist_model, np.asarray(x_adv), y) < 0.2
 
 
 @pytest.mark.jax
 def test_one_compiled_attack_serves_several_batch_sizes():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     attack = PGD(eps=1.0, step_size=0.5, steps=2, norm="l2", restarts=2, seed=0)
     for n in (2, 3, 5):
         x = np.random.default_rng(n).uniform(size=(n, 4, 4, 1)).astype("float32")
@@ -103,9 +120,13 @@ def test_one_compiled_attack_serves_several_batch_sizes():
 @pytest.mark.jax
 def test_unrolled_and_looped_steps_agree():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     x = np.random.default_rng(0).uniform(size=(4, 4, 4, 1)).astype("float32")
     y = np.array([0, 1, 2, 0], "int32")
-    runs = [PGD(0.1, step_size=0.03, steps=4, random_start=False, unroll=u)(model, x, y)
-            for u in (True, False)]
+    runs = [
+        PGD(0.1, step_size=0.03, steps=4, random_start=False, unroll=u)(model, x, y)
+        for u in (True, False)
+    ]
     np.testing.assert_allclose(np.asarray(runs[0]), np.asarray(runs[1]), atol=1e-6)

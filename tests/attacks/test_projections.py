@@ -43,5 +43,6 @@ def test_project_then_box():
 def test_steepest_ascent_has_unit_norm():
     g = np.array([3.0, -4.0], "float32").reshape(1, 1, 2, 1)
     np.testing.assert_allclose(numpy(projections.steepest_ascent(g, "linf")).ravel(), [1, -1])
-    np.testing.assert_allclose(numpy(projections.steepest_ascent(g, "l2")).ravel(), [0.6, -0.8],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        numpy(projections.steepest_ascent(g, "l2")).ravel(), [0.6, -0.8], rtol=1e-6
+    )

@@ -17,8 +17,9 @@ from tfrobust.evaluation import registry
 
 def identity_model(k):
     """Logits = 10 * pixels of a (1, 1, k) image: within eps = 1, every class can win."""
-    return keras.Sequential([keras.Input((1, 1, k)), keras.layers.Flatten(),
-                             keras.layers.Rescaling(10.0)])
+    return keras.Sequential(
+        [keras.Input((1, 1, k)), keras.layers.Flatten(), keras.layers.Rescaling(10.0)]
+    )
 
 
 def nearest_centre_model(centres=(0.1, 0.5, 0.9)):
@@ -31,8 +32,14 @@ def nearest_centre_model(centres=(0.1, 0.5, 0.9)):
 
 def tiny_mlp(k=5, seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
-                             keras.layers.Dense(32, activation="relu"), keras.layers.Dense(k)])
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(k),
+        ]
+    )
 
 
 def predictions(model, x):
@@ -40,12 +47,15 @@ def predictions(model, x):
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(prob_start_from_clean=1.5), "prob_start_from_clean=1.5"),
-    (dict(num_classes=1), "num_classes=1"),
-    (dict(steps=0), "steps=0"),
-    (dict(eps=16), "eps=16"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(prob_start_from_clean=1.5), "prob_start_from_clean=1.5"),
+        (dict(num_classes=1), "num_classes=1"),
+        (dict(steps=0), "steps=0"),
+        (dict(eps=16), "eps=16"),
+    ],
+)
 def test_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RandomTargetPGD(**kwargs)
@@ -92,8 +102,11 @@ def test_targeted_steps_reach_the_target_more_often_than_untargeted_pgd():
     y = predictions(model, x)
 
     attack = RandomTargetPGD(eps=0.5, step_size=0.1, steps=10, seed=0)
-    target = ops.convert_to_numpy(attack.draw_targets(
-        lambda z: model(z, training=False), ops.convert_to_tensor(x), ops.convert_to_tensor(y)))
+    target = ops.convert_to_numpy(
+        attack.draw_targets(
+            lambda z: model(z, training=False), ops.convert_to_tensor(x), ops.convert_to_tensor(y)
+        )
+    )
     assert not np.any(target == y)
     towards = backend.compile_model_fn(model, attack.towards, state=[attack.seed_generator.state])
     x_targeted = towards(ops.convert_to_tensor(x), ops.convert_to_tensor(target.astype("int32")))
@@ -107,8 +120,10 @@ def test_targeted_steps_reach_the_target_more_often_than_untargeted_pgd():
 @pytest.mark.jax
 def test_start_is_random_or_clean_for_the_whole_batch():
     x = ops.convert_to_tensor(np.full((8, 2, 2, 1), 0.5, "float32"))
-    assert np.array_equal(ops.convert_to_numpy(RandomTargetPGD(0.1, prob_start_from_clean=1.0)
-                                               .start(x)), ops.convert_to_numpy(x))
+    assert np.array_equal(
+        ops.convert_to_numpy(RandomTargetPGD(0.1, prob_start_from_clean=1.0).start(x)),
+        ops.convert_to_numpy(x),
+    )
     attack = RandomTargetPGD(0.1, prob_start_from_clean=0.5, seed=0)
     clean = []
     for _ in range(40):
@@ -123,9 +138,16 @@ def test_start_is_random_or_clean_for_the_whole_batch():
 @pytest.mark.jax
 def test_one_fit_step_of_pgd_at_against_random_targets():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, padding="same"),
-                              keras.layers.BatchNormalization(), keras.layers.ReLU(),
-                              keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
     attack = RandomTargetPGD(eps=0.1, step_size=0.05, steps=2, prob_start_from_clean=0.2, seed=0)
     robust = tfrobust.adversarial(model, objectives.PGDAT(), attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.1))
@@ -157,8 +179,15 @@ def test_evaluation_scores_true_labels_not_whether_the_target_was_reached():
     x = np.concatenate([np.full(20, 0.28), np.full(20, 0.9)]).astype("float32").reshape(-1, 1, 1, 1)
     y = np.array([0] * 20 + [2] * 20)
     config = {"pgd-random-target": {"steps": 5, "step_fraction": 0.5}}
-    summary = evaluation.evaluate(model, (x, y), attacks=["pgd-random-target"], eps=0.1, n=None,
-                                  batch_size=40, attack_kwargs=config)
+    summary = evaluation.evaluate(
+        model,
+        (x, y),
+        attacks=["pgd-random-target"],
+        eps=0.1,
+        n=None,
+        batch_size=40,
+        attack_kwargs=config,
+    )
     assert summary.clean_accuracy == 1.0
     assert summary.robust_accuracy == pytest.approx(0.5)
     attack = registry.make_attack("pgd-random-target", 0.1, configs=config, seed=0)
@@ -175,7 +204,9 @@ def test_registry_defaults_follow_the_reference_step_and_reach_the_budget(steps)
     assert attack.step_size == pytest.approx(eps * max(1 / 16, 1 / steps))
     assert attack.steps * attack.step_size >= eps - 1e-9
     assert attack.prob_start_from_clean == 0.0  # the reference evaluates from a random start
-    assert registry.make_attack("pgd-random-target", eps, random_start=False
-                                ).prob_start_from_clean == 1.0
+    assert (
+        registry.make_attack("pgd-random-target", eps, random_start=False).prob_start_from_clean
+        == 1.0
+    )
     rebuilt = attack.with_eps(eps / 2, seed=1)
     assert isinstance(rebuilt, RandomTargetPGD) and rebuilt.eps == pytest.approx(eps / 2)

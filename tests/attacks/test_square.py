@@ -55,8 +55,9 @@ def test_fools_a_model_with_zero_gradients_where_pgd_fails():
     model = linear_model(quantize=True)
     x, y = batch(model, n=48)
     pgd = PGD(eps=0.3, step_size=0.05, steps=10, seed=0)
-    grads = backend.compile_model_fn(model, lambda f, z: backend.input_grad(
-        lambda v: ops.sum(f(v)), z))(x)
+    grads = backend.compile_model_fn(
+        model, lambda f, z: backend.input_grad(lambda v: ops.sum(f(v)), z)
+    )(x)
     assert np.all(keras.ops.convert_to_numpy(grads) == 0)
     pgd_acc = (predict_labels(model, np.asarray(pgd(model, x, y))) == y).mean()
     x_adv = Square(eps=0.3, n_queries=200, seed=0)(model, x, y)
@@ -79,8 +80,7 @@ def test_perturb_is_a_pure_compiled_function():
     model = linear_model()
     x, y = batch(model, n=16)
     square = Square(eps=0.1, n_queries=30, seed=1)
-    compiled = backend.compile_model_fn(model, square.perturb,
-                                        state=[square.seed_generator.state])
+    compiled = backend.compile_model_fn(model, square.perturb, state=[square.seed_generator.state])
     x_adv = np.asarray(keras.ops.convert_to_numpy(compiled(x, y.astype("int32"))))
     assert np.abs(x_adv - x).max() <= 0.1 + 1e-6 and 0 <= x_adv.min() and x_adv.max() <= 1
     assert (predict_labels(model, x_adv) != y).mean() > 0
@@ -97,8 +97,20 @@ def test_same_seed_same_result():
 def test_p_schedule_matches_autoattack():
     # AutoAttack halves p after iterations 10, 50, 200, 500, 1000, 2000, 4000,
     # 6000, 8000 of a 10,000-query budget.
-    values = {0: 0.8, 10: 0.8, 11: 0.4, 50: 0.4, 51: 0.2, 201: 0.1, 501: 0.05,
-              1001: 0.025, 2001: 0.0125, 4001: 0.00625, 6001: 0.003125, 8001: 0.0015625}
+    values = {
+        0: 0.8,
+        10: 0.8,
+        11: 0.4,
+        50: 0.4,
+        51: 0.2,
+        201: 0.1,
+        501: 0.05,
+        1001: 0.025,
+        2001: 0.0125,
+        4001: 0.00625,
+        6001: 0.003125,
+        8001: 0.0015625,
+    }
     for it, p in values.items():
         assert float(p_fraction(it, 10000, 0.8)) == pytest.approx(p)
     assert float(p_fraction(26, 5000, 0.8)) == pytest.approx(0.2)  # 52 of 10,000
@@ -133,7 +145,9 @@ def ring_rectangle(height, width, norm):
 
 def eta(side, norm):
     half = side // 2
-    pattern = np.vstack([ring_rectangle(half, side, norm), -ring_rectangle(side - half, side, norm)])
+    pattern = np.vstack(
+        [ring_rectangle(half, side, norm), -ring_rectangle(side - half, side, norm)]
+    )
     return pattern / np.linalg.norm(pattern.ravel(), ord=1 if norm == "l1" else 2)
 
 
@@ -141,13 +155,23 @@ def eta(side, norm):
 @pytest.mark.parametrize("side", [3, 5, 6, 9])
 def test_window_pattern_is_the_ring_construction(side, norm):
     top, left, size = np.array([2.0, 0.0]), np.array([1.0, 12.0 - side]), 12
-    got = keras.ops.convert_to_numpy(window_pattern(
-        keras.ops.convert_to_tensor(top, "float32"), keras.ops.convert_to_tensor(left, "float32"),
-        float(side), size, size, keras.ops.convert_to_tensor([False, True]), norm))
+    got = keras.ops.convert_to_numpy(
+        window_pattern(
+            keras.ops.convert_to_tensor(top, "float32"),
+            keras.ops.convert_to_tensor(left, "float32"),
+            float(side),
+            size,
+            size,
+            keras.ops.convert_to_tensor([False, True]),
+            norm,
+        )
+    )
     for image, transpose in enumerate((False, True)):
         expected = np.zeros((size, size))
         row, col = int(top[image]), int(left[image])
-        expected[row:row + side, col:col + side] = eta(side, norm).T if transpose else eta(side, norm)
+        expected[row : row + side, col : col + side] = (
+            eta(side, norm).T if transpose else eta(side, norm)
+        )
         np.testing.assert_allclose(got[image], expected, atol=1e-6)
 
 

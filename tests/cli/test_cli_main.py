@@ -20,8 +20,12 @@ def test_every_subcommand_has_help(command, capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run([sys.executable, "-m", "tfrobust.cli.main", "data", "list"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tfrobust.cli.main", "data", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "cifar10" in result.stdout and "svhn_cropped" in result.stdout
 
 
@@ -61,8 +65,11 @@ def test_eval_checks_eps_against_the_norm(capsys):
 def test_demo_shows_the_zoo_model_is_robust_and_the_standard_one_is_not(capsys):
     assert cli.main(["demo", "--n", "100", "--attacks", "fgsm,pgd"]) == 0
     out = capsys.readouterr().out
-    rows = {cells[1].strip(): [float(c.strip().rstrip("%")) for c in cells[2:-1]]
-            for cells in (line.split("│") for line in out.splitlines()) if len(cells) == 7}
+    rows = {
+        cells[1].strip(): [float(c.strip().rstrip("%")) for c in cells[2:-1]]
+        for cells in (line.split("│") for line in out.splitlines())
+        if len(cells) == 7
+    }
     robust = rows["mnist/lenet-pgd_at (zoo)"]
     standard = rows["standard LeNet, 1 epoch"]
     assert robust[0] > 90 and standard[0] > 70  # clean accuracy

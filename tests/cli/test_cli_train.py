@@ -14,12 +14,32 @@ RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "pgd_at_mnist
 @pytest.mark.jax
 def test_train_runs_a_recipe_and_writes_its_zoo_entry(tmp_path, backend):
     out = tmp_path / "run"
-    code = cli.main([
-        "train", str(RECIPE), "--scale", "cpu", "--out", str(out),
-        "--set", "training.epochs=1", "--set", "dataset.n_train=128",
-        "--set", "dataset.validation.n=32", "--set", f"dataset.data_dir={SAMPLE_DIR}",
-        "--set", "evaluation.n=10", "--set", "evaluation.clean_n=null",
-        "--set", "evaluation.attacks=[fgsm]", "--set", "evaluation.curve_eps=[]"])
+    code = cli.main(
+        [
+            "train",
+            str(RECIPE),
+            "--scale",
+            "cpu",
+            "--out",
+            str(out),
+            "--set",
+            "training.epochs=1",
+            "--set",
+            "dataset.n_train=128",
+            "--set",
+            "dataset.validation.n=32",
+            "--set",
+            f"dataset.data_dir={SAMPLE_DIR}",
+            "--set",
+            "evaluation.n=10",
+            "--set",
+            "evaluation.clean_n=null",
+            "--set",
+            "evaluation.attacks=[fgsm]",
+            "--set",
+            "evaluation.curve_eps=[]",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "eval.json").read_text())
     assert summary["n"] == 10 and [a["name"] for a in summary["attacks"]] == ["fgsm"]

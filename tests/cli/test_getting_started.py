@@ -17,15 +17,22 @@ def snippets():
 
 
 def test_every_snippet_runs(tmp_path):
-    env = {**os.environ, "SAMPLE": str(data.SAMPLE_DIR),
-           "PATH": f"{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "SAMPLE": str(data.SAMPLE_DIR),
+        "PATH": f"{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
     (tmp_path / "recipes").symlink_to(ROOT / "recipes")
     assert len(snippets()) == 5
     for kind, code in snippets():
-        command = ["bash", "-euo", "pipefail", "-c", code] if kind == "bash" else \
-            [sys.executable, "-c", code]
-        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=600)
+        command = (
+            ["bash", "-euo", "pipefail", "-c", code]
+            if kind == "bash"
+            else [sys.executable, "-c", code]
+        )
+        result = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
         assert result.returncode == 0, f"{code}\n{result.stdout}\n{result.stderr}"
     assert (tmp_path / "runs" / "eval" / "eval.json").is_file()
     assert (tmp_path / "runs" / "lenet-savedmodel" / "saved_model.pb").is_file()

@@ -26,19 +26,34 @@ def console(monkeypatch):
 
 
 @pytest.mark.jax
-def test_evaluate_progress_counts_every_point_of_every_attack_batch_by_batch(console,
-                                                                          monkeypatch):
+def test_evaluate_progress_counts_every_point_of_every_attack_batch_by_batch(console, monkeypatch):
     steps = []
     update = rich.progress.Progress.update
-    monkeypatch.setattr(rich.progress.Progress, "update", lambda self, task, **kw: (
-        steps.append((kw.get("description"), kw.get("advance"))), update(self, task, **kw))[1])
+    monkeypatch.setattr(
+        rich.progress.Progress,
+        "update",
+        lambda self, task, **kw: (
+            steps.append((kw.get("description"), kw.get("advance"))),
+            update(self, task, **kw),
+        )[1],
+    )
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     x = np.random.default_rng(0).uniform(size=(10, 4, 4, 1)).astype("float32")
     y = np.argmax(model.predict(x, verbose=0), axis=1)  # every point correct: all attacked
-    evaluate(model, (x, y), attacks=["fgsm", "pgd"], eps=0.1, n=10, batch_size=4,
-             curve_eps=[0.05], progress=True, adaptive=False)
+    evaluate(
+        model,
+        (x, y),
+        attacks=["fgsm", "pgd"],
+        eps=0.1,
+        n=10,
+        batch_size=4,
+        curve_eps=[0.05],
+        progress=True,
+        adaptive=False,
+    )
     assert steps[:3] == [("fgsm (eps 0.1)", 4), ("fgsm (eps 0.1)", 4), ("fgsm (eps 0.1)", 2)]
     shown = console.file.getvalue()
     # 2 attacks at eps 0.1, then again at 0.05 for the curve; the last one named.
@@ -48,21 +63,41 @@ def test_evaluate_progress_counts_every_point_of_every_attack_batch_by_batch(con
 
 def test_eval_says_where_the_report_goes_and_shows_the_attacks(console, tmp_path, capsys):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     model.save(tmp_path / "tiny.keras")
     out = tmp_path / "report"
-    assert cli.main(["eval", str(tmp_path / "tiny.keras"), "--dataset", "mnist", "--data-dir",
-                     str(SAMPLE_DIR), "--attacks", "fgsm", "--n", "12", "--batch-size", "5",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "eval",
+                str(tmp_path / "tiny.keras"),
+                "--dataset",
+                "mnist",
+                "--data-dir",
+                str(SAMPLE_DIR),
+                "--attacks",
+                "fgsm",
+                "--n",
+                "12",
+                "--batch-size",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     said = capsys.readouterr().out
     assert f"The report will be written to {out}/" in said, said
     assert "fgsm (eps 0.03137)" in console.file.getvalue()
     assert "12/12 points attacked" in console.file.getvalue()
 
 
-def test_train_says_where_its_logs_and_results_go_before_it_starts(monkeypatch, capsys, request,
-                                                                   tmp_path):
+def test_train_says_where_its_logs_and_results_go_before_it_starts(
+    monkeypatch, capsys, request, tmp_path
+):
     printed_before = []
 
     def run_recipe(recipe, out, strategy, command):

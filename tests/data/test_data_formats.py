@@ -46,8 +46,9 @@ def test_svhn_mat_maps_label_10_to_digit_0(tmp_path):
     scipy_io = pytest.importorskip("scipy.io")
     (tmp_path / "svhn").mkdir()
     images = np.random.default_rng(0).integers(0, 256, (32, 32, 3, 4), dtype=np.uint8)
-    scipy_io.savemat(tmp_path / "svhn" / "test_32x32.mat",
-                     {"X": images, "y": np.array([[10], [1], [9], [10]])})
+    scipy_io.savemat(
+        tmp_path / "svhn" / "test_32x32.mat", {"X": images, "y": np.array([[10], [1], [9], [10]])}
+    )
     x, y = data.load_numpy("svhn", "test", tmp_path)
     assert y.tolist() == [0, 1, 9, 0]
     np.testing.assert_allclose(x[1], images[..., 1] / 255.0)

@@ -85,7 +85,9 @@ def test_missing_files_name_every_place_tried(tmp_path):
 
 
 def test_dataset_without_tfds_says_so(tmp_path):
-    with pytest.raises(data.DatasetNotFoundError, match="tensorflow-datasets has no 'tiny_imagenet'"):
+    with pytest.raises(
+        data.DatasetNotFoundError, match="tensorflow-datasets has no 'tiny_imagenet'"
+    ):
         data.load_numpy("tiny_imagenet", "test", tmp_path)
 
 

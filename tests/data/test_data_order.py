@@ -24,8 +24,10 @@ def _assert_first_cover_every_class(name, split, root):
     images, labels, source = data.load_uint8(name, split, root)
     num_classes = data.get_spec(name).num_classes
     missing = sorted(set(range(num_classes)) - set(labels[:FIRST].tolist()))
-    assert not missing, (f"the first {FIRST} {name} {split} points of {root} "
-                         f"(order {source.order}) miss classes {missing}")
+    assert not missing, (
+        f"the first {FIRST} {name} {split} points of {root} "
+        f"(order {source.order}) miss classes {missing}"
+    )
     return labels, source
 
 
@@ -76,16 +78,20 @@ def test_sample_is_the_first_of_each_class_of_the_full_split(shared_datasets):
     by_class = {}
     for name in sorted(full, key=lambda n: image_folder.order_key(*n.split("/")[-2:])):
         by_class.setdefault(name.split("/")[-2], []).append(name)
-    expected = sorted((n for names in by_class.values() for n in names[:50]),
-                      key=lambda n: image_folder.order_key(*n.split("/")[-2:]))
+    expected = sorted(
+        (n for names in by_class.values() for n in names[:50]),
+        key=lambda n: image_folder.order_key(*n.split("/")[-2:]),
+    )
     assert sample == expected
 
 
 def test_cache_key_changes_with_the_order(tmp_path):
     source = tmp_path / "file"
     source.write_bytes(b"x")
-    paths = {cache.cache_path("cifar10", "test", [source], order)
-             for order in ("canonical", image_folder.ORDER, "path-sha256-v1(seed=1)")}
+    paths = {
+        cache.cache_path("cifar10", "test", [source], order)
+        for order in ("canonical", image_folder.ORDER, "path-sha256-v1(seed=1)")
+    }
     assert len(paths) == 3
 
 
@@ -117,8 +123,9 @@ def test_evaluation_records_the_order_and_the_points(tmp_path):
 
     images, labels, source = data.load_uint8("cifar10", "test", data.SAMPLE_DIR)
     x = images[:20].astype("float32") / 255.0
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     summary = evaluate(model, (x, labels[:20]), attacks="fgsm", n=20, data_order=source.order)
     assert summary.data_order == image_folder.ORDER and summary.n == 20
     assert summary.points_sha256 == points_sha256(x, labels[:20])

@@ -9,8 +9,9 @@ MNIST_TRAIN_HISTOGRAM = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5
 MNIST_TEST_HISTOGRAM = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-@pytest.mark.parametrize("split, histogram", [("train", MNIST_TRAIN_HISTOGRAM),
-                                              ("test", MNIST_TEST_HISTOGRAM)])
+@pytest.mark.parametrize(
+    "split, histogram", [("train", MNIST_TRAIN_HISTOGRAM), ("test", MNIST_TEST_HISTOGRAM)]
+)
 def test_full_mnist(shared_datasets, split, histogram):
     images, labels, source = data.load_uint8("mnist", split, shared_datasets)
     assert images.shape == (sum(histogram), 28, 28, 1)

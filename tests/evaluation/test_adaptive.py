@@ -72,8 +72,9 @@ FIXED_START = {"pgd": {"random_start": False}}
 @pytest.mark.jax
 def test_joint_pgd_breaks_a_head_that_masks_the_output_gradient():
     model = _model(MaskedOutputHead(name="masked"))
-    summary = evaluation.evaluate(model, _points(), attacks=["pgd"], eps=EPS, n=None,
-                                  attack_kwargs=FIXED_START)
+    summary = evaluation.evaluate(
+        model, _points(), attacks=["pgd"], eps=EPS, n=None, attack_kwargs=FIXED_START
+    )
     robust = {a.name: a.robust_accuracy for a in summary.attacks}
     assert robust == {"pgd": 1.0, "joint-pgd": 0.0}
     joint = summary.attacks[1]
@@ -87,8 +88,15 @@ def test_joint_pgd_breaks_a_head_that_masks_the_output_gradient():
 @pytest.mark.jax
 def test_adaptive_false_runs_only_the_requested_attacks():
     model = _model(MaskedOutputHead())
-    summary = evaluation.evaluate(model, _points(), attacks=["pgd"], eps=EPS, n=None,
-                                  attack_kwargs=FIXED_START, adaptive=False)
+    summary = evaluation.evaluate(
+        model,
+        _points(),
+        attacks=["pgd"],
+        eps=EPS,
+        n=None,
+        attack_kwargs=FIXED_START,
+        adaptive=False,
+    )
     assert [a.name for a in summary.attacks] == ["pgd"]
     assert summary.robust_accuracy == 1.0
     assert summary.robust_accuracy_non_adaptive is None
@@ -98,10 +106,12 @@ def test_adaptive_false_runs_only_the_requested_attacks():
 def test_an_attack_configured_as_the_adaptive_one_is_not_run_twice():
     model = _model(MaskedOutputHead(name="masked"))
     configs = {"pgd": {"attack": "joint-pgd", "random_start": False}}
-    summary = evaluation.evaluate(model, _points(), attacks=["pgd"], eps=EPS, n=None,
-                                  attack_kwargs=configs)
+    summary = evaluation.evaluate(
+        model, _points(), attacks=["pgd"], eps=EPS, n=None, attack_kwargs=configs
+    )
     assert [(a.name, a.adaptive_for) for a in summary.attacks] == [
-        ("pgd", ["masked (MaskedOutputHead)"])]
+        ("pgd", ["masked (MaskedOutputHead)"])
+    ]
     assert summary.robust_accuracy_non_adaptive is None
 
 
@@ -109,8 +119,13 @@ def test_eot_breaks_a_model_whose_single_draw_gradient_misleads():
     model = _model(MisleadingNoise())
     x, y = _points()
     summary = evaluation.evaluate(
-        model, (x, y), attacks=["pgd"], eps=EPS, n=None,
-        attack_kwargs={**FIXED_START, "autoattack-rand": {"apgd_steps": 20}})
+        model,
+        (x, y),
+        attacks=["pgd"],
+        eps=EPS,
+        n=None,
+        attack_kwargs={**FIXED_START, "autoattack-rand": {"apgd_steps": 20}},
+    )
     robust = {a.name: a.robust_accuracy for a in summary.attacks}
     assert list(robust) == ["pgd", "eot-pgd", "autoattack-rand"]
     assert robust["pgd"] >= 0.75
@@ -127,21 +142,28 @@ def test_a_randomised_model_is_refused_on_jax_and_recognised_on_tensorflow():
             adaptive.adaptive_attacks(model, x)
     else:
         assert adaptive.adaptive_attacks(model, x) == {
-            "eot-pgd": [adaptive.RANDOMISED], "autoattack-rand": [adaptive.RANDOMISED]}
+            "eot-pgd": [adaptive.RANDOMISED],
+            "autoattack-rand": [adaptive.RANDOMISED],
+        }
     assert not adaptive.is_randomised(_model(MaskedOutputHead()), x)
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("insert, attack, heads", [
-    (lambda: architectures.fsr_insert("resnet20", 10), "joint-pgd", 2),
-    (lambda: architectures.cifs_insert("resnet20", 10), "joint-pgd", 1),
-    (lambda: architectures.cas_insert("resnet20", 10), "joint-pgd", 1),
-    (lambda: architectures.denoising_insert("resnet20", operation="mean"), "pgd-random-target", 0),
-])
-def test_each_defense_layer_declares_its_adaptive_attack_and_emits_its_heads(insert, attack,
-                                                                             heads):
-    model = architectures.get("resnet20", width=0.25, input_shape=(16, 16, 3),
-                              insert=insert())
+@pytest.mark.parametrize(
+    "insert, attack, heads",
+    [
+        (lambda: architectures.fsr_insert("resnet20", 10), "joint-pgd", 2),
+        (lambda: architectures.cifs_insert("resnet20", 10), "joint-pgd", 1),
+        (lambda: architectures.cas_insert("resnet20", 10), "joint-pgd", 1),
+        (
+            lambda: architectures.denoising_insert("resnet20", operation="mean"),
+            "pgd-random-target",
+            0,
+        ),
+    ],
+)
+def test_each_defense_layer_declares_its_adaptive_attack_and_emits_its_heads(insert, attack, heads):
+    model = architectures.get("resnet20", width=0.25, input_shape=(16, 16, 3), insert=insert())
     x = np.random.default_rng(0).uniform(size=(2, 16, 16, 3)).astype("float32")
     found = adaptive.adaptive_attacks(model, x)
     assert list(found) == [attack]
@@ -157,6 +179,8 @@ def test_autoattack_rand_has_the_reference_settings():
     aa = attacks.AutoAttack(8 / 255, version="rand", seed=0)
     assert aa.names == ["apgd-ce", "apgd-dlr"]
     assert [(a.loss, a.restarts, a.steps, a.eot_samples) for a in aa.attacks] == [
-        ("ce", 1, 100, 20), ("dlr", 1, 100, 20)]
+        ("ce", 1, 100, 20),
+        ("dlr", 1, 100, 20),
+    ]
     assert aa.skipped() == ()
     assert aa.with_eps(4 / 255).version == "rand"

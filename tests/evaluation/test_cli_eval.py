@@ -19,8 +19,9 @@ def parse(argv):
 @pytest.fixture
 def model_path(tmp_path):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     path = tmp_path / "tiny.keras"
     model.save(path)
     return path
@@ -28,10 +29,30 @@ def model_path(tmp_path):
 
 def test_eval_writes_a_valid_report(model_path, tmp_path):
     out = tmp_path / "out"
-    args = parse([str(model_path), "--dataset", "mnist", "--data-dir", str(SAMPLE_DIR),
-                  "--attacks", "fgsm,square", "--eps", "8/255", "--curve-eps", "4/255",
-                  "--n", "20", "--batch-size", "32", "--square-queries", "10",
-                  "--out", str(out), "--no-progress"])
+    args = parse(
+        [
+            str(model_path),
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(SAMPLE_DIR),
+            "--attacks",
+            "fgsm,square",
+            "--eps",
+            "8/255",
+            "--curve-eps",
+            "4/255",
+            "--n",
+            "20",
+            "--batch-size",
+            "32",
+            "--square-queries",
+            "10",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert args.func is eval_cli.run and args.eps == pytest.approx(8 / 255)
     assert eval_cli.run(args) == 0
     data = json.loads((out / "eval.json").read_text())
@@ -67,14 +88,32 @@ def fsr_model_path(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("flag, names", [("--adaptive", ["fgsm", "joint-pgd"]),
-                                         ("--no-adaptive", ["fgsm"])])
-def test_eval_runs_and_reports_the_defenses_adaptive_attack(fsr_model_path, tmp_path, capsys,
-                                                            flag, names):
+@pytest.mark.parametrize(
+    "flag, names", [("--adaptive", ["fgsm", "joint-pgd"]), ("--no-adaptive", ["fgsm"])]
+)
+def test_eval_runs_and_reports_the_defenses_adaptive_attack(
+    fsr_model_path, tmp_path, capsys, flag, names
+):
     out = tmp_path / "out"
-    args = parse([str(fsr_model_path), "--dataset", "mnist", "--data-dir", str(SAMPLE_DIR),
-                  "--attacks", "fgsm", "--eps", "0.1", "--n", "20", "--out", str(out),
-                  "--no-progress", flag])
+    args = parse(
+        [
+            str(fsr_model_path),
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(SAMPLE_DIR),
+            "--attacks",
+            "fgsm",
+            "--eps",
+            "0.1",
+            "--n",
+            "20",
+            "--out",
+            str(out),
+            "--no-progress",
+            flag,
+        ]
+    )
     assert eval_cli.run(args) == 0
     data = json.loads((out / "eval.json").read_text())
     assert [a["name"] for a in data["attacks"]] == names

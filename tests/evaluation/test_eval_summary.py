@@ -19,14 +19,24 @@ from tfrobust.evaluation.summary import validate
 @pytest.fixture(scope="module")
 def summary():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(10)], name="tiny")
+    model = keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(10)], name="tiny"
+    )
     x = np.random.default_rng(0).uniform(0, 1, (24, 6, 6, 1)).astype("float32")
     y = predict_labels(model, x)
     y[:4] = (y[:4] + 1) % 10
-    return evaluate(model, (x, y), attacks=["fgsm", "square"], eps=8 / 255, n=20,
-                    batch_size=32, seed=3, curve_eps=[4 / 255],
-                    attack_kwargs={"square": {"n_queries": 20}}, dataset_name="noise")
+    return evaluate(
+        model,
+        (x, y),
+        attacks=["fgsm", "square"],
+        eps=8 / 255,
+        n=20,
+        batch_size=32,
+        seed=3,
+        curve_eps=[4 / 255],
+        attack_kwargs={"square": {"n_queries": 20}},
+        dataset_name="noise",
+    )
 
 
 @pytest.mark.jax
@@ -55,7 +65,10 @@ def test_json_round_trip_and_report_files(summary, tmp_path):
     validate(data)
     assert isinstance(data["threat_model"]["eps"], float)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "eval.json", "eval.md", "robust_accuracy.png"]  # no temporary files left behind
+        "eval.json",
+        "eval.md",
+        "robust_accuracy.png",
+    ]  # no temporary files left behind
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = paths["markdown"].read_text()
     assert "| fgsm |" in text and "**worst case**" in text and "linf" in text
@@ -75,16 +88,19 @@ def test_atomic_write_keeps_the_old_file_on_failure(summary, tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["threat_model"].update(eps="8/255"), "eps"),
-    (lambda d: d["threat_model"].update(eps=None), "eps"),
-    (lambda d: d.pop("seed"), "missing"),
-    (lambda d: d.update(extra=1), "unknown"),
-    (lambda d: d.update(robust_accuracy=1.5), "robust_accuracy"),
-    (lambda d: d["attacks"][0].update(robust_accuracy="0.5"), "attacks"),
-    (lambda d: d["versions"].pop("keras"), "keras"),
-    (lambda d: d.update(schema_version=99), "schema_version"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["threat_model"].update(eps="8/255"), "eps"),
+        (lambda d: d["threat_model"].update(eps=None), "eps"),
+        (lambda d: d.pop("seed"), "missing"),
+        (lambda d: d.update(extra=1), "unknown"),
+        (lambda d: d.update(robust_accuracy=1.5), "robust_accuracy"),
+        (lambda d: d["attacks"][0].update(robust_accuracy="0.5"), "attacks"),
+        (lambda d: d["versions"].pop("keras"), "keras"),
+        (lambda d: d.update(schema_version=99), "schema_version"),
+    ],
+)
 def test_schema_rejects_bad_summaries(summary, edit, message):
     data = json.loads(json.dumps(summary.to_dict()))
     edit(data)

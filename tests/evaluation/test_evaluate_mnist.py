@@ -9,9 +9,16 @@ from tfrobust.evaluation import evaluate
 
 def test_robust_accuracies_are_consistent(robust_mnist_model, mnist_test):
     x, y = mnist_test
-    summary = evaluate(robust_mnist_model, (x, y), attacks=["apgd-ce", "square"],
-                       eps=robust_mnist_model.train_eps, n=100, batch_size=100, seed=0,
-                       attack_kwargs={"apgd-ce": {"steps": 10}, "square": {"n_queries": 100}})
+    summary = evaluate(
+        robust_mnist_model,
+        (x, y),
+        attacks=["apgd-ce", "square"],
+        eps=robust_mnist_model.train_eps,
+        n=100,
+        batch_size=100,
+        seed=0,
+        attack_kwargs={"apgd-ce": {"steps": 10}, "square": {"n_queries": 100}},
+    )
     clean = (predict_labels(robust_mnist_model, x[:100]) == y[:100]).mean()
     assert summary.clean_accuracy == pytest.approx(clean)
     assert summary.clean_accuracy > 0.85
@@ -27,8 +34,14 @@ def test_dataset_input_is_accepted(robust_mnist_model, mnist_test):
 
     x, y = mnist_test
     ds = tf.data.Dataset.from_tensor_slices((x[:40], y[:40])).batch(16)
-    summary = evaluate(robust_mnist_model, ds, attacks="fgsm",
-                       eps=robust_mnist_model.train_eps, n=40, batch_size=40)
+    summary = evaluate(
+        robust_mnist_model,
+        ds,
+        attacks="fgsm",
+        eps=robust_mnist_model.train_eps,
+        n=40,
+        batch_size=40,
+    )
     assert summary.n == 40
     assert np.isfinite(summary.robust_accuracy)
 
@@ -36,8 +49,9 @@ def test_dataset_input_is_accepted(robust_mnist_model, mnist_test):
 @pytest.mark.jax
 def test_all_given_points_are_evaluated_by_default(robust_mnist_model, mnist_test):
     x, y = mnist_test
-    summary = evaluate(robust_mnist_model, (x[:30], y[:30]), attacks="fgsm",
-                       eps=robust_mnist_model.train_eps)
+    summary = evaluate(
+        robust_mnist_model, (x[:30], y[:30]), attacks="fgsm", eps=robust_mnist_model.train_eps
+    )
     assert summary.n == 30
 
 
@@ -48,14 +62,21 @@ PAPER_ENSEMBLE = {
 }
 
 
-@pytest.mark.parametrize("order", [["fgsm", "pgd", "cw", "ensemble"],
-                                   ["ensemble", "fgsm", "pgd", "cw"]])
+@pytest.mark.parametrize(
+    "order", [["fgsm", "pgd", "cw", "ensemble"], ["ensemble", "fgsm", "pgd", "cw"]]
+)
 def test_an_ensemble_is_the_worst_case_of_its_members(robust_mnist_model, mnist_test, order):
     """Listed after its members, it reuses their results; listed first, it runs them."""
     x, y = mnist_test
-    summary = evaluate(robust_mnist_model, (x, y), attacks=order,
-                       eps=robust_mnist_model.train_eps, n=120, batch_size=60,
-                       attack_kwargs=PAPER_ENSEMBLE)
+    summary = evaluate(
+        robust_mnist_model,
+        (x, y),
+        attacks=order,
+        eps=robust_mnist_model.train_eps,
+        n=120,
+        batch_size=60,
+        attack_kwargs=PAPER_ENSEMBLE,
+    )
     accs = {a.name: a for a in summary.attacks}
     ensemble = accs["ensemble"]
     assert ensemble.robust_accuracy == pytest.approx(summary.robust_accuracy)
@@ -68,12 +89,19 @@ def test_an_ensemble_is_the_worst_case_of_its_members(robust_mnist_model, mnist_
     assert (ensemble.seconds < 0.05 * accs["pgd"].seconds) == reused
 
 
-def test_a_rerun_with_the_same_resume_dir_reads_each_attacks_result(robust_mnist_model,
-                                                                   mnist_test, tmp_path):
+def test_a_rerun_with_the_same_resume_dir_reads_each_attacks_result(
+    robust_mnist_model, mnist_test, tmp_path
+):
     """One file per attack: a killed evaluation resumes attack by attack."""
     x, y = mnist_test
-    kwargs = dict(attacks=["fgsm", "pgd"], eps=robust_mnist_model.train_eps, n=60,
-                  batch_size=60, attack_kwargs=PAPER_ENSEMBLE, resume_dir=tmp_path)
+    kwargs = dict(
+        attacks=["fgsm", "pgd"],
+        eps=robust_mnist_model.train_eps,
+        n=60,
+        batch_size=60,
+        attack_kwargs=PAPER_ENSEMBLE,
+        resume_dir=tmp_path,
+    )
     first = evaluate(robust_mnist_model, (x, y), **kwargs)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 2 and files[0].startswith("fgsm@")

@@ -26,7 +26,8 @@ def _brute_force(train, y_train, test, y_test, k, temperature):
         votes = {}
         for index in np.argsort(-similarity)[:k]:
             votes[y_train[index]] = votes.get(y_train[index], 0.0) + np.exp(
-                similarity[index] / temperature)
+                similarity[index] / temperature
+            )
         correct += max(votes, key=votes.get) == label
     return correct / len(test)
 
@@ -36,11 +37,21 @@ def test_matches_a_brute_force_weighted_vote():
     x_train, x_test = rng.normal(size=(40, 6)), rng.normal(size=(15, 6))
     y_train, y_test = rng.integers(0, 3, 40), rng.integers(0, 3, 15)
     model = _identity_model(6)
-    got = knn_accuracy(model, "features", x_train, y_train, x_test, y_test, k=(1, 3, 7),
-                       temperature=0.5, batch_size=7)
+    got = knn_accuracy(
+        model,
+        "features",
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        k=(1, 3, 7),
+        temperature=0.5,
+        batch_size=7,
+    )
     for k in (1, 3, 7):
-        expected = _brute_force(x_train.astype("float32"), y_train,
-                                x_test.astype("float32"), y_test, k, 0.5)
+        expected = _brute_force(
+            x_train.astype("float32"), y_train, x_test.astype("float32"), y_test, k, 0.5
+        )
         assert got[k] == pytest.approx(expected)
 
 
@@ -65,14 +76,14 @@ def test_reads_fsr_parts_from_the_layer():
     y_train, y_test = np.arange(12) % 3, np.arange(8) % 3
     args = (model, "fsr", x_train, y_train, x_test, y_test)
     assert knn_accuracy(*args, k=3, part="outputs", batch_size=4) == knn_accuracy(
-        *args, k=3, batch_size=4)
+        *args, k=3, batch_size=4
+    )
     assert 0.0 <= knn_accuracy(*args, k=3, part="robust", pool="flatten", batch_size=4) <= 1.0
     with pytest.raises(ValueError, match="Received: part"):
         knn_accuracy(*args, part="nonsense")
 
 
-@pytest.mark.parametrize("kwargs", [{"k": 0}, {"k": 100}, {"temperature": 0.0},
-                                    {"pool": "max"}])
+@pytest.mark.parametrize("kwargs", [{"k": 0}, {"k": 100}, {"temperature": 0.0}, {"pool": "max"}])
 def test_bad_arguments_are_rejected(kwargs):
     x = np.zeros((5, 3), "float32")
     with pytest.raises(ValueError, match="Received"):

@@ -21,7 +21,8 @@ PAPER = {
 
 def test_named_configurations_build_the_papers_attacks():
     fgsm, pgd, pgd100, cw, ensemble = build_attacks(
-        ["fgsm", "pgd", "pgd100", "cw", "ensemble"], EPS, "linf", 0, PAPER)
+        ["fgsm", "pgd", "pgd100", "cw", "ensemble"], EPS, "linf", 0, PAPER
+    )
     assert (pgd.name, pgd100.name, cw.name, ensemble.name) == ("pgd", "pgd100", "cw", "ensemble")
     assert isinstance(pgd100, PGD) and pgd100.steps == 100 and not pgd100.random_start
     assert pgd100.step_size == pytest.approx(0.1 * EPS)
@@ -39,7 +40,11 @@ def test_every_registered_name_builds_under_its_name(name):
 
 def test_default_pgd_step_is_madrys():
     pgd = make_attack("pgd", EPS)
-    assert (pgd.steps, pgd.step_size, pgd.random_start) == (20, pytest.approx(2.5 * EPS / 20), "uniform")
+    assert (pgd.steps, pgd.step_size, pgd.random_start) == (
+        20,
+        pytest.approx(2.5 * EPS / 20),
+        "uniform",
+    )
 
 
 def test_a_named_configuration_survives_a_new_budget():
@@ -54,12 +59,15 @@ def test_a_named_configuration_survives_a_new_budget():
     assert ensemble.name == "ensemble"
 
 
-@pytest.mark.parametrize("name, configs, message", [
-    ("pgd200", {}, "Unknown attack 'pgd200'"),
-    ("x", {"x": {"attack": "pgdd"}}, "Unknown attack 'pgdd'"),
-    ("pgd", {"pgd": {"stepz": 3}}, "bad arguments for 'pgd'"),
-    ("ens", {"ens": {"attack": "ensemble"}}, "names of its attacks"),
-])
+@pytest.mark.parametrize(
+    "name, configs, message",
+    [
+        ("pgd200", {}, "Unknown attack 'pgd200'"),
+        ("x", {"x": {"attack": "pgdd"}}, "Unknown attack 'pgdd'"),
+        ("pgd", {"pgd": {"stepz": 3}}, "bad arguments for 'pgd'"),
+        ("ens", {"ens": {"attack": "ensemble"}}, "names of its attacks"),
+    ],
+)
 def test_bad_configurations_are_named(name, configs, message):
     with pytest.raises(ValueError, match=message):
         make_attack(name, EPS, configs=configs)

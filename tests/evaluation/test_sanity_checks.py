@@ -37,12 +37,20 @@ def wrap(model, *layers, after=()):
 
 def test_all_checks_pass_on_an_adversarially_trained_model(robust_mnist_model, mnist_test):
     x, y = mnist_test
-    report = sanity_checks(robust_mnist_model, x[:80], y[:80],
-                           eps=robust_mnist_model.train_eps, steps=5, square_queries=100)
+    report = sanity_checks(
+        robust_mnist_model,
+        x[:80],
+        y[:80],
+        eps=robust_mnist_model.train_eps,
+        steps=5,
+        square_queries=100,
+    )
     assert [c.name for c in report.checks] == list(CHECKS)
     assert report.passed, [(c.name, c.message) for c in report.checks if not c.passed]
-    assert "1.0000" in report["perturbation_budget"].message or "0.99" in \
-        report["perturbation_budget"].message
+    assert (
+        "1.0000" in report["perturbation_budget"].message
+        or "0.99" in report["perturbation_budget"].message
+    )
 
 
 def test_flags_a_model_that_outputs_probabilities(robust_mnist_model, mnist_test):
@@ -66,9 +74,16 @@ def test_flags_masked_gradients_and_blackbox_beating_whitebox(robust_mnist_model
     x, y = mnist_test
     masked = wrap(robust_mnist_model, Quantize())
     with pytest.warns(SanityWarning):
-        report = sanity_checks(masked, x[:60], y[:60], eps=0.3, steps=5, square_queries=100,
-                               large_eps=0.3,  # one APGD run serves both checks
-                               checks=["zero_gradients", "large_eps", "blackbox_vs_whitebox"])
+        report = sanity_checks(
+            masked,
+            x[:60],
+            y[:60],
+            eps=0.3,
+            steps=5,
+            square_queries=100,
+            large_eps=0.3,  # one APGD run serves both checks
+            checks=["zero_gradients", "large_eps", "blackbox_vs_whitebox"],
+        )
     assert set(report.failed) == {"zero_gradients", "large_eps", "blackbox_vs_whitebox"}
 
 

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.test_case import run_layer_test
 from tfrobust.architectures import cas_insert
 from tfrobust.labels import label_scope
 from tfrobust.layers import CAS
-
-from tests.test_case import run_layer_test
 
 CHANNELS, CLASSES = 5, 3
 
@@ -49,7 +48,8 @@ def test_training_uses_the_true_class_and_adds_the_scaled_cross_entropy(kwargs):
     np.testing.assert_allclose(out, x * kernel.T[y][:, None, None, :], rtol=1e-5, atol=1e-6)
     shifted = logits - logits.max(axis=1, keepdims=True)
     cross_entropy = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[
-        np.arange(4), y].mean()
+        np.arange(4), y
+    ].mean()
     expected = kwargs.get("beta", 2.0) * cross_entropy / kwargs.get("num_layers", 1)
     (loss,) = layer.losses
     assert float(ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-5)
@@ -75,18 +75,27 @@ def test_layer_contract(tmp_path):
     """Config and `.keras` round trips, one adversarial fit step training every weight, and
     bad arguments rejected."""
     run_layer_test(
-        lambda **kwargs: CAS(**{"channels": CHANNELS, "num_classes": CLASSES, "name": "cas",
-                                **kwargs}),
-        (4, 4, CHANNELS), CLASSES, tmp_path,
-        bad_kwargs=[{"channels": 0}, {"num_classes": 0}, {"beta": -1.0}, {"num_layers": 0}])
+        lambda **kwargs: CAS(
+            **{"channels": CHANNELS, "num_classes": CLASSES, "name": "cas", **kwargs}
+        ),
+        (4, 4, CHANNELS),
+        CLASSES,
+        tmp_path,
+        bad_kwargs=[{"channels": 0}, {"num_classes": 0}, {"beta": -1.0}, {"num_layers": 0}],
+    )
 
 
 @pytest.mark.jax
 def test_insert_defaults_to_the_last_stage_and_sets_k():
     assert list(cas_insert("resnet18", 10)) == ["stage4"]
     layer = cas_insert("resnet18", 10, stages=("stage3", "stage4"), beta=1.0)["stage4"](
-        "stage4_insert", 16)
+        "stage4_insert", 16
+    )
     assert (layer.num_layers, layer.channels, layer.beta, layer.name) == (
-        2, 16, 1.0, "stage4_insert")
+        2,
+        16,
+        1.0,
+        "stage4_insert",
+    )
     with pytest.raises(ValueError, match="Received"):
         cas_insert("resnet18", 10, beta=-2.0)

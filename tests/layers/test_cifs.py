@@ -8,16 +8,15 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.test_case import assert_weights_changed
+from tests.test_case import fit_one_step
+from tests.test_case import run_layer_test
 from tfrobust import attacks
 from tfrobust import objectives
 from tfrobust.architectures import cifs_insert
 from tfrobust.labels import label_scope
 from tfrobust.layers import CIFS
 from tfrobust.training import adversarial
-
-from tests.test_case import assert_weights_changed
-from tests.test_case import fit_one_step
-from tests.test_case import run_layer_test
 
 
 def features(shape=(3, 4, 4, 6), seed=0):
@@ -67,8 +66,7 @@ def test_linear_probe_relevance_is_the_sum_of_the_chosen_classes_weights():
     z = features()
     top = np.argmax(numpy_of(layer.probe_logits(z)), axis=-1)
     kernel = numpy_of(layer.probe.kernel)
-    np.testing.assert_allclose(numpy_of(layer.relevance(z)), kernel[:, top].T,
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(numpy_of(layer.relevance(z)), kernel[:, top].T, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.jax
@@ -103,8 +101,9 @@ def test_call_scales_channels_and_adds_the_weighted_probe_loss_in_training():
     # Inference: the probe's own top-k, no loss.
     inference = layer(z)
     mask = numpy_of(layer.importance(layer.relevance(z)))
-    np.testing.assert_allclose(numpy_of(inference), z * mask[:, None, None, :],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        numpy_of(inference), z * mask[:, None, None, :], rtol=1e-5, atol=1e-6
+    )
     assert not layer.losses
 
 
@@ -124,13 +123,15 @@ def test_works_on_pooled_feature_vectors():
 
 
 def test_bad_arguments_are_rejected_with_the_value():
-    for kwargs, message in [({"num_classes": 1}, "num_classes=1"),
-                            ({"num_classes": 5, "top_k": 6}, "top_k=6"),
-                            ({"num_classes": 5, "imgf": "relu"}, "imgf='relu'"),
-                            ({"num_classes": 5, "temperature": 0}, "temperature=0"),
-                            ({"num_classes": 5, "scale": -1.0}, "scale=-1.0"),
-                            ({"num_classes": 5, "hidden_units": 0}, "hidden_units=0"),
-                            ({"num_classes": 5, "loss_weight": -1}, "loss_weight=-1")]:
+    for kwargs, message in [
+        ({"num_classes": 1}, "num_classes=1"),
+        ({"num_classes": 5, "top_k": 6}, "top_k=6"),
+        ({"num_classes": 5, "imgf": "relu"}, "imgf='relu'"),
+        ({"num_classes": 5, "temperature": 0}, "temperature=0"),
+        ({"num_classes": 5, "scale": -1.0}, "scale=-1.0"),
+        ({"num_classes": 5, "hidden_units": 0}, "hidden_units=0"),
+        ({"num_classes": 5, "loss_weight": -1}, "loss_weight=-1"),
+    ]:
         with pytest.raises(ValueError, match=f"Received: {message}"):
             CIFS(**kwargs)
     with pytest.raises(ValueError, match="Received: imgf='x'"):
@@ -150,8 +151,12 @@ def tiny_model(*layers, seed=0):
 @pytest.mark.jax
 def test_layer_contract(tmp_path):
     """Config and `.keras` round trips, one adversarial fit step training every weight."""
-    run_layer_test(lambda: CIFS(3, imgf="softplus", temperature=0.5, hidden_units=4,
-                                name="cifs"), (4, 4, 6), 3, tmp_path)
+    run_layer_test(
+        lambda: CIFS(3, imgf="softplus", temperature=0.5, hidden_units=4, name="cifs"),
+        (4, 4, 6),
+        3,
+        tmp_path,
+    )
 
 
 @pytest.mark.jax
@@ -164,8 +169,7 @@ def test_a_probe_without_loss_learns_through_the_mask_alone():
     before = [numpy_of(w).copy() for w in model.trainable_weights]
     rng = np.random.default_rng(0)
     x, y = rng.random((8, 6, 6, 1), dtype=np.float32), rng.integers(0, 3, 8)
-    history = fit_one_step(model, attack=attacks.PGD(eps=0.1, step_size=0.05, steps=2),
-                           x=x, y=y)
+    history = fit_one_step(model, attack=attacks.PGD(eps=0.1, step_size=0.05, steps=2), x=x, y=y)
     assert history["layer_loss"][0] > 0
     assert len(model.trainable_weights) == 2 + 2 + 4 + 2
     assert_weights_changed(model.trainable_weights, before, unchanged=[mask_only.probe.bias])
@@ -176,8 +180,9 @@ def test_insert_helper_defaults_to_the_last_residual_stage():
 
     assert sorted(cifs_insert("resnet18", 10)) == ["stage4"]
     assert sorted(cifs_insert("wrn28_10", 10, stages=["stage2", "stage3"])) == ["stage2", "stage3"]
-    model = architectures.get("resnet20", width=0.25, input_shape=(8, 8, 3),
-                              insert=cifs_insert("resnet20", 10))
+    model = architectures.get(
+        "resnet20", width=0.25, input_shape=(8, 8, 3), insert=cifs_insert("resnet20", 10)
+    )
     assert isinstance(model.get_layer("stage3_insert"), CIFS)
     assert model(features((2, 8, 8, 3))).shape == (2, 10)
 
@@ -188,13 +193,19 @@ def test_training_selection_is_the_label_plus_the_probes_lower_ranks_as_the_refe
     logits = ops.convert_to_tensor(np.array([[3.0, 2.0, 1.0, 0.0]] * 3, "float32"))
     labels = ops.convert_to_tensor(np.array([0, 1, 2]))
     selection = numpy_of(CIFS(4, top_k=2)._selection(logits, labels))
-    np.testing.assert_array_equal(selection, [[1, 1, 0, 0],    # right: label and runner-up
-                                              [0, 2, 0, 0],    # label ranked 2nd: twice
-                                              [0, 1, 1, 0]])   # wrong: top choice left out
+    np.testing.assert_array_equal(
+        selection,
+        [
+            [1, 1, 0, 0],  # right: label and runner-up
+            [0, 2, 0, 0],  # label ranked 2nd: twice
+            [0, 1, 1, 0],
+        ],
+    )  # wrong: top choice left out
     selection = numpy_of(CIFS(4, top_k=3)._selection(logits, labels))
     np.testing.assert_array_equal(selection, [[1, 1, 1, 0], [0, 2, 1, 0], [0, 1, 2, 0]])
-    np.testing.assert_array_equal(numpy_of(CIFS(4, top_k=2)._selection(logits, None)),
-                                  [[1, 1, 0, 0]] * 3)
+    np.testing.assert_array_equal(
+        numpy_of(CIFS(4, top_k=2)._selection(logits, None)), [[1, 1, 0, 0]] * 3
+    )
 
 
 @pytest.mark.jax
@@ -209,8 +220,9 @@ def test_auxiliary_logits_scope_collects_every_probe_in_call_order():
     for probe, name in zip(probes, ("first", "second")):
         layer = model.get_layer(name)
         inputs = keras.Model(model.inputs, layer.input)(x)
-        np.testing.assert_allclose(numpy_of(probe), numpy_of(layer.probe_logits(inputs)),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            numpy_of(probe), numpy_of(layer.probe_logits(inputs)), rtol=1e-5, atol=1e-6
+        )
     np.testing.assert_allclose(numpy_of(logits), numpy_of(model(x)), rtol=1e-6)
     model(x)  # outside a scope nothing is collected
     assert len(probes) == 2
@@ -264,15 +276,17 @@ def test_adversarial_fit_logs_the_reference_joint_loss_computed_by_hand():
     w1, b1 = numpy_of(first.probe_hidden.kernel), numpy_of(first.probe_hidden.bias)
     w2, b2 = numpy_of(first.probe.kernel), numpy_of(first.probe.bias)
     w3, b3 = numpy_of(second.probe.kernel), numpy_of(second.probe.bias)
-    wf, bf = (numpy_of(model.get_layer("classifier").kernel),
-              numpy_of(model.get_layer("classifier").bias))
+    wf, bf = (
+        numpy_of(model.get_layer("classifier").kernel),
+        numpy_of(model.get_layer("classifier").bias),
+    )
     onehot = np.eye(3)
-    feat = x_adv @ wc + bc                                       # (8, 3, 3, 4)
+    feat = x_adv @ wc + bc  # (8, 3, 3, 4)
     hidden = feat.mean((1, 2)) @ w1 + b1
-    p1 = np.logaddexp(0, 5 * hidden) / 5 @ w2 + b2               # nlBlock: Softplus(beta=5)
+    p1 = np.logaddexp(0, 5 * hidden) / 5 @ w2 + b2  # nlBlock: Softplus(beta=5)
     chosen = onehot[y] + onehot[_runner_up(p1)]
     g1 = np.einsum("ch,nh,nh->nc", w1, 1 / (1 + np.exp(-5 * hidden)), chosen @ w2.T)
-    feat = feat * _softmax(g1)[:, None, None, :]                 # F.softmax, no factor
+    feat = feat * _softmax(g1)[:, None, None, :]  # F.softmax, no factor
     p2 = feat.mean((1, 2)) @ w3 + b3
     g2 = (onehot[y] + onehot[_runner_up(p2)]) @ w3.T
     feat = feat * _softmax(g2)[:, None, None, :]
@@ -283,8 +297,9 @@ def test_adversarial_fit_logs_the_reference_joint_loss_computed_by_hand():
     history = robust.fit(x, y, batch_size=8, epochs=1, verbose=0).history
     assert history["ce_adv"][0] == pytest.approx(_ce(final, y), rel=1e-4)
     assert history["layer_loss"][0] == pytest.approx(_ce(p1, y) + _ce(p2, y), rel=1e-4)
-    assert history["loss"][0] == pytest.approx(reference_joint_ce_loss(final, [p1, p2], y),
-                                               rel=1e-4)
+    assert history["loss"][0] == pytest.approx(
+        reference_joint_ce_loss(final, [p1, p2], y), rel=1e-4
+    )
 
 
 RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
@@ -314,8 +329,14 @@ def test_resnet18_recipe_places_the_reference_cifs_modules_in_layer4():
     first, second = cifs
     assert (first.hidden_units, second.hidden_units) == (128, None)
     for layer in cifs:
-        assert (layer.num_classes, layer.top_k, layer.imgf, layer.temperature, layer.scale,
-                layer.loss_weight) == (10, 2, "softmax", 1.0, 1.0, 1.0)
+        assert (
+            layer.num_classes,
+            layer.top_k,
+            layer.imgf,
+            layer.temperature,
+            layer.scale,
+            layer.loss_weight,
+        ) == (10, 2, "softmax", 1.0, 1.0, 1.0)
     assert first.input is model.get_layer("stage4_block1_out").output
     assert _consumers(model, first.output) == ["stage4_block2_add", "stage4_block2_conv1"]
     assert second.input is model.get_layer("stage4").output

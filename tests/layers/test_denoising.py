@@ -6,13 +6,12 @@ import pytest
 import scipy.ndimage
 from keras import ops
 
+from tests.test_case import assert_weights_changed
+from tests.test_case import fit_one_step
 from tfrobust import attacks
 from tfrobust.architectures import denoising_insert
 from tfrobust.layers import DenoisingBlock
 from tfrobust.layers import denoising_ops
-
-from tests.test_case import assert_weights_changed
-from tests.test_case import fit_one_step
 
 OPERATIONS = ["nonlocal", "bilateral", "mean", "median", "null"]
 
@@ -37,8 +36,12 @@ def reference_weighted_mean(x, theta, phi, weighting, window=None):
                     js = [(p, q) for p in range(h) for q in range(w)]
                 else:
                     r = window // 2
-                    js = [(p, q) for p in range(i - r, i + r + 1) for q in range(j - r, j + r + 1)
-                          if 0 <= p < h and 0 <= q < w]
+                    js = [
+                        (p, q)
+                        for p in range(i - r, i + r + 1)
+                        for q in range(j - r, j + r + 1)
+                        if 0 <= p < h and 0 <= q < w
+                    ]
                 dots = np.array([theta[b, i, j] @ phi[b, p, q] for p, q in js], np.float64)
                 if weighting == "gaussian":
                     f = np.exp(dots / np.sqrt(d))
@@ -54,10 +57,12 @@ def reference_weighted_mean(x, theta, phi, weighting, window=None):
 @pytest.mark.parametrize("embedded", [False, True])
 def test_nonlocal_means_equals_numpy(weighting, embedded):
     x = feature_map()
-    theta, phi = (feature_map((2, 4, 5, 2), 1), feature_map((2, 4, 5, 2), 2)) if embedded \
-        else (x, x)
-    y = denoising_ops.nonlocal_means(x, theta if embedded else None, phi if embedded else None,
-                                     weighting)
+    theta, phi = (
+        (feature_map((2, 4, 5, 2), 1), feature_map((2, 4, 5, 2), 2)) if embedded else (x, x)
+    )
+    y = denoising_ops.nonlocal_means(
+        x, theta if embedded else None, phi if embedded else None, weighting
+    )
     expected = reference_weighted_mean(x, theta, phi, weighting)
     np.testing.assert_allclose(numpy_of(y), expected, rtol=1e-4, atol=1e-5)
 
@@ -80,10 +85,11 @@ def test_mean_filter_averages_the_neighbours_inside_the_map(kernel_size):
     expected = np.zeros_like(x)
     for i in range(6):
         for j in range(5):
-            window = x[:, max(0, i - r):i + r + 1, max(0, j - r):j + r + 1]
+            window = x[:, max(0, i - r) : i + r + 1, max(0, j - r) : j + r + 1]
             expected[:, i, j] = window.mean(axis=(1, 2))
-    np.testing.assert_allclose(numpy_of(denoising_ops.mean_filter(x, kernel_size)), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        numpy_of(denoising_ops.mean_filter(x, kernel_size)), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.jax
@@ -125,8 +131,9 @@ def test_block_starts_as_the_identity(operation):
 def test_ablations_compute_what_they_say():
     x = feature_map()
     no_conv = DenoisingBlock(3, operation="median", use_conv=False)
-    np.testing.assert_allclose(numpy_of(no_conv(x)), x + numpy_of(denoising_ops.median_filter(x)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        numpy_of(no_conv(x)), x + numpy_of(denoising_ops.median_filter(x)), atol=1e-6
+    )
     no_residual = DenoisingBlock(3, operation="mean", residual=False)
     y = numpy_of(no_residual(x))
     expected = no_residual.bn(no_residual.conv(denoising_ops.mean_filter(x)))
@@ -158,16 +165,16 @@ def wake(block):
 @pytest.mark.jax
 def test_one_adversarial_fit_step_updates_every_weight():
     """Gradients reach every weight of each kind of block (one model, to compile once)."""
-    blocks = [DenoisingBlock(4, operation=op, name=op)
-              for op in ("nonlocal", "bilateral", "median")]
+    blocks = [
+        DenoisingBlock(4, operation=op, name=op) for op in ("nonlocal", "bilateral", "median")
+    ]
     model = tiny_model(*blocks)
     for block in blocks:
         wake(block)
     before = [numpy_of(w).copy() for w in model.trainable_weights]
     rng = np.random.default_rng(0)
     x, y = rng.random((8, 6, 6, 1), dtype=np.float32), rng.integers(0, 3, 8)
-    history = fit_one_step(model, attack=attacks.PGD(eps=0.1, step_size=0.05, steps=2),
-                           x=x, y=y)
+    history = fit_one_step(model, attack=attacks.PGD(eps=0.1, step_size=0.05, steps=2), x=x, y=y)
     assert np.isfinite(history["loss"][0])
     assert len(model.trainable_weights) == 2 + 5 + 5 + 3 + 2
     assert_weights_changed(model.trainable_weights, before)
@@ -193,13 +200,23 @@ def test_insert_helper_puts_a_block_after_every_residual_stage():
 
     assert sorted(denoising_insert("resnet50")) == ["stage1", "stage2", "stage3", "stage4"]
     assert sorted(denoising_insert("resnet20")) == ["stage1", "stage2", "stage3"]
-    model = architectures.get("resnet20", width=0.25, input_shape=(8, 8, 3),
-                              insert=denoising_insert("resnet20", operation="mean"))
+    model = architectures.get(
+        "resnet20",
+        width=0.25,
+        input_shape=(8, 8, 3),
+        insert=denoising_insert("resnet20", operation="mean"),
+    )
     blocks = [layer for layer in model.layers if isinstance(layer, DenoisingBlock)]
     assert [b.name for b in blocks] == ["stage1_insert", "stage2_insert", "stage3_insert"]
     assert [b.channels for b in blocks] == [4, 8, 16]
     x = feature_map((2, 8, 8, 3))
     plain = architectures.get("resnet20", width=0.25, input_shape=(8, 8, 3))
-    plain.set_weights([w for layer in model.layers if not isinstance(layer, DenoisingBlock)
-                       for w in layer.get_weights()])
+    plain.set_weights(
+        [
+            w
+            for layer in model.layers
+            if not isinstance(layer, DenoisingBlock)
+            for w in layer.get_weights()
+        ]
+    )
     np.testing.assert_allclose(numpy_of(model(x)), numpy_of(plain(x)), atol=1e-5)

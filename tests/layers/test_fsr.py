@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.test_case import run_layer_test
+from tests.test_case import tiny_classifier
 from tfrobust import architectures
 from tfrobust import attacks
 from tfrobust import objectives
@@ -12,9 +14,6 @@ from tfrobust.architectures import fsr_insert
 from tfrobust.labels import label_scope
 from tfrobust.layers import FSR
 from tfrobust.training import adversarial
-
-from tests.test_case import run_layer_test
-from tests.test_case import tiny_classifier
 
 # hidden_channels == CHANNELS: one kernel shape, fewer JAX compilations.
 CHANNELS, CLASSES = 4, 3
@@ -133,8 +132,9 @@ def test_without_separation_the_whole_feature_is_recalibrated():
     layer, x = _layer(separation=False), _features()
     assert layer.separation_net is None
     recalibration = ops.convert_to_numpy(layer.recalibration_net(x, training=False))
-    np.testing.assert_allclose(ops.convert_to_numpy(layer(x)), x + recalibration,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(layer(x)), x + recalibration, rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.jax
@@ -157,8 +157,9 @@ def _expected_loss(layer, parts, labels, model_logits, lambda_sep, lambda_rec):
     # get_pred: the second-ranked class where the top one is the label, else the top one.
     ranked = np.argsort(-model_logits, axis=1)
     wrong = np.where(ranked[:, 0] == labels, ranked[:, 1], ranked[:, 0])
-    separation = (_cross_entropy(logits(parts["robust"]), labels)
-                  + _cross_entropy(logits(parts["non_robust"]), wrong))
+    separation = _cross_entropy(logits(parts["robust"]), labels) + _cross_entropy(
+        logits(parts["non_robust"]), wrong
+    )
     recalibration = _cross_entropy(logits(parts["recalibrated"]), labels)
     return lambda_sep * separation + lambda_rec * recalibration
 
@@ -179,8 +180,9 @@ def test_training_loss_matches_equation_5_by_hand(kwargs):
     # Replay the same Gumbel noise to read the parts the loss saw.
     layer.seed_generator.state.assign(state)
     parts = _np(layer.separate(x, training=True))
-    expected = _expected_loss(layer, parts, y, model_logits, kwargs.get("lambda_sep", 1.0),
-                              kwargs.get("lambda_rec", 1.0)) / kwargs.get("num_layers", 1)
+    expected = _expected_loss(
+        layer, parts, y, model_logits, kwargs.get("lambda_sep", 1.0), kwargs.get("lambda_rec", 1.0)
+    ) / kwargs.get("num_layers", 1)
     assert float(ops.convert_to_numpy(loss)) == pytest.approx(expected, rel=1e-4)
 
 
@@ -193,8 +195,10 @@ def test_wrong_class_target_follows_the_models_prediction_not_the_non_robust_hea
     first, second = np.full((4, CLASSES), -5.0, "float32"), np.full((4, CLASSES), -5.0, "float32")
     first[np.arange(4), (y + 1) % CLASSES] = 5.0
     second[np.arange(4), (y + 2) % CLASSES] = 5.0
-    a, b = (float(ops.convert_to_numpy(training_pass.output_losses(ops.convert_to_tensor(z))[0]))
-            for z in (first, second))
+    a, b = (
+        float(ops.convert_to_numpy(training_pass.output_losses(ops.convert_to_tensor(z))[0]))
+        for z in (first, second)
+    )
     assert a != pytest.approx(b, rel=1e-6)
 
 
@@ -224,22 +228,47 @@ def test_wrong_channel_count_is_rejected_at_build():
         FSR(8)(np.zeros((1, 4, 4, 3), "float32"))
 
 
-BAD_KWARGS = [{"channels": 0}, {"num_classes": 1}, {"tau": 0.0}, {"tau": float("inf")},
-              {"lambda_sep": -1.0}, {"num_layers": 0}, {"separation": "yes"}, {"mask": "soft"}]
+BAD_KWARGS = [
+    {"channels": 0},
+    {"num_classes": 1},
+    {"tau": 0.0},
+    {"tau": float("inf")},
+    {"lambda_sep": -1.0},
+    {"num_layers": 0},
+    {"separation": "yes"},
+    {"mask": "soft"},
+]
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("objective, kwargs", [
-    (objectives.PGDAT(), {"mask": "gumbel"}),
-    (objectives.TRADES(), {"mask": "binary", "tau": 0.2, "lambda_sep": 0.5, "num_layers": 2}),
-], ids=["pgdat-gumbel", "trades-binary"])
+@pytest.mark.parametrize(
+    "objective, kwargs",
+    [
+        (objectives.PGDAT(), {"mask": "gumbel"}),
+        (objectives.TRADES(), {"mask": "binary", "tau": 0.2, "lambda_sep": 0.5, "num_layers": 2}),
+    ],
+    ids=["pgdat-gumbel", "trades-binary"],
+)
 def test_layer_contract(objective, kwargs, tmp_path):
     """Config and `.keras` round trips, one adversarial fit step training every weight (with
     the binary mask, S learns through the straight-through gradient), bad arguments."""
     run_layer_test(
-        lambda **bad: FSR(**{"channels": CHANNELS, "num_classes": CLASSES, "hidden_channels": 4,
-                             "seed": 3, **kwargs, **bad}),
-        (4, 4, CHANNELS), CLASSES, tmp_path, objective=objective, bad_kwargs=BAD_KWARGS)
+        lambda **bad: FSR(
+            **{
+                "channels": CHANNELS,
+                "num_classes": CLASSES,
+                "hidden_channels": 4,
+                "seed": 3,
+                **kwargs,
+                **bad,
+            }
+        ),
+        (4, 4, CHANNELS),
+        CLASSES,
+        tmp_path,
+        objective=objective,
+        bad_kwargs=BAD_KWARGS,
+    )
 
 
 @pytest.mark.jax
@@ -249,8 +278,12 @@ def test_insert_defaults_to_block_4_and_sets_one_over_the_number_of_layers():
     layer = insert["stage3"]("stage3_insert", 16)
     assert (layer.num_layers, layer.channels, layer.num_classes, layer.tau) == (2, 16, 10, 0.5)
     assert layer.name == "stage3_insert"
-    for bad in ({"stages": "stage4"}, {"stages": ("stage4", "stage4")}, {"num_layers": 3},
-                {"tau": -1.0}):
+    for bad in (
+        {"stages": "stage4"},
+        {"stages": ("stage4", "stage4")},
+        {"num_layers": 3},
+        {"tau": -1.0},
+    ):
         with pytest.raises(ValueError, match="Received"):
             fsr_insert("resnet18", 10, **bad)
 
@@ -261,18 +294,19 @@ def test_parameter_overhead_on_cifar_resnet18_matches_the_paper():
     Counting is backend-independent, so TF only: building ResNet-18 costs JAX ~25 s.
     """
     plain = architectures.get("resnet18", num_classes=10)
-    with_fsr = architectures.get("resnet18", num_classes=10,
-                                 insert=fsr_insert("resnet18", 10))
+    with_fsr = architectures.get("resnet18", num_classes=10, insert=fsr_insert("resnet18", 10))
     overhead = sum(int(np.prod(w.shape)) for w in with_fsr.trainable_weights) - sum(
-        int(np.prod(w.shape)) for w in plain.trainable_weights)
+        int(np.prod(w.shape)) for w in plain.trainable_weights
+    )
     assert overhead == pytest.approx(1.26e6, rel=0.1)
     # S and R: 3x3 convs 512->64->64->512 with two BNs each; the head 512 -> 10.
     assert overhead == 2 * (9 * (512 * 64 + 64 * 64 + 64 * 512) + 2 * 2 * 64) + 512 * 10 + 10
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("objective", [objectives.PGDAT(), objectives.TRADES()],
-                         ids=["pgdat", "trades"])
+@pytest.mark.parametrize(
+    "objective", [objectives.PGDAT(), objectives.TRADES()], ids=["pgdat", "trades"]
+)
 def test_fit_adds_equation_5_once_from_the_adversarial_pass(objective):
     """Through `adversarial(...).fit`: the reference's L_sep + L_rec on x_adv, y' = get_pred.
 

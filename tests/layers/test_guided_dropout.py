@@ -71,18 +71,19 @@ def test_wrapped_lenet_keeps_weights_outputs_and_round_trips(tmp_path):
     wrapped = with_guided_dropout(model)
     assert isinstance(wrapped.get_layer("classifier"), GuidedDropout)
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
-    np.testing.assert_allclose(ops.convert_to_numpy(wrapped(x)), ops.convert_to_numpy(model(x)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(wrapped(x)), ops.convert_to_numpy(model(x)), rtol=1e-5, atol=1e-6
+    )
     wrapped.save(tmp_path / "gd.keras")
     reloaded = keras.saving.load_model(tmp_path / "gd.keras")
-    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(wrapped(x)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(wrapped(x)), rtol=1e-6
+    )
 
 
 def test_aalp_with_guided_dropout_trains_every_weight():
     keras.utils.set_random_seed(0)
-    model = with_guided_dropout(architectures.get("lenet", num_classes=10,
-                                                  input_shape=(28, 28, 1)))
+    model = with_guided_dropout(architectures.get("lenet", num_classes=10, input_shape=(28, 28, 1)))
     robust = adversarial(model, objectives.AALP(), attacks.PGD(eps=0.3, step_size=0.1, steps=2))
     robust.compile(optimizer=keras.optimizers.SGD(0.1))
     before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
@@ -119,11 +120,15 @@ def test_aalp_step_uses_the_mask_of_the_true_labels_on_each_pass():
     seed = ops.convert_to_numpy(robust.attack.seed_generator.state).copy()
     history = robust.fit(x, y, batch_size=8, verbose=0, shuffle=False).history
     robust.attack.seed_generator.state.assign(seed)
-    x_adv = ops.convert_to_numpy(robust.generate(ops.convert_to_tensor(x),
-                                                 ops.convert_to_tensor(y.astype("int32")))[0])
+    x_adv = ops.convert_to_numpy(
+        robust.generate(ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32")))[0]
+    )
     z_clean = _masked_logits(x.reshape(8, 6), y, kernel, bias)
     z_adv = _masked_logits(x_adv.reshape(8, 6), y, kernel, bias)
     confidence = _softmax(z_clean)[np.arange(8), y]
-    expected = (0.5 * _cross_entropy(z_clean, y).mean() + 0.5 * _cross_entropy(z_adv, y).mean()
-                + (confidence * ((z_clean - z_adv) ** 2).sum(axis=1)).mean())
+    expected = (
+        0.5 * _cross_entropy(z_clean, y).mean()
+        + 0.5 * _cross_entropy(z_adv, y).mean()
+        + (confidence * ((z_clean - z_adv) ** 2).sum(axis=1)).mean()
+    )
     assert history["loss"][0] == pytest.approx(expected, rel=1e-4)

@@ -34,8 +34,9 @@ def _leaves(attack):
 def test_every_evaluation_attack_can_reach_the_budget(path):
     for scale in _settings(path):
         config = load_recipe(path, scale=scale).evaluation
-        built = evaluation.build_attacks(list(config.attacks), config.eps, config.norm, 0,
-                                         config.attack_kwargs)
+        built = evaluation.build_attacks(
+            list(config.attacks), config.eps, config.norm, 0, config.attack_kwargs
+        )
         for attack in built:
             for leaf in _leaves(attack):
                 steps = getattr(leaf, "steps", 1 if hasattr(leaf, "step_size") else None)
@@ -44,4 +45,5 @@ def test_every_evaluation_attack_can_reach_the_budget(path):
                 reach = steps * leaf.step_size
                 assert reach >= leaf.eps * (1 - 1e-6), (
                     f"{path.name} (scale {scale}): {leaf!r} moves at most {reach:.4g} "
-                    f"< eps {leaf.eps:.4g}")
+                    f"< eps {leaf.eps:.4g}"
+                )

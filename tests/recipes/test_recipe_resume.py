@@ -39,9 +39,18 @@ class RecordEpochs(keras.callbacks.Callback):
 
 
 def test_killed_run_resumes_from_its_last_epoch(tmp_path):
-    recipe = load_recipe(RECIPE, scale="cpu", overrides=[
-        f"dataset.data_dir={data.SAMPLE_DIR}", "dataset.n_train=128", "dataset.validation.n=64",
-        "training.epochs=3", "training.batch_size=64", "attack.args.steps=1"])
+    recipe = load_recipe(
+        RECIPE,
+        scale="cpu",
+        overrides=[
+            f"dataset.data_dir={data.SAMPLE_DIR}",
+            "dataset.n_train=128",
+            "dataset.validation.n=64",
+            "training.epochs=3",
+            "training.batch_size=64",
+            "attack.args.steps=1",
+        ],
+    )
     strategy = tf.distribute.get_strategy()
     # `fit` runs its callbacks after EpochBackup, so epoch 1 is saved before the kill.
     with pytest.raises(Killed):

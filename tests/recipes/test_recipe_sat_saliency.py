@@ -29,12 +29,14 @@ CIFAR10_SAT = RECIPES / "drafts" / "sat_cifar10_resnet18_pgd_sat.yaml"  # no pap
 def fixed_model(path, seed=0):
     """A small CIFAR-shaped classifier saved as `path` (.keras): the fixed "Standard" model."""
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((32, 32, 3)),
-        keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
     model.save(path)
     return model
 
@@ -42,17 +44,35 @@ def fixed_model(path, seed=0):
 def tiny_recipe(tmp_path, model_path, method="gradient", method_args=None, **dataset):
     """PGD-SAT with LeNet on the bundled CIFAR-10 sample, maps from `model_path`."""
     recipe = {
-        "name": "cifar10/lenet-pgd_sat", "paper": "test",
-        "dataset": {"name": "cifar10", "data_dir": str(data.SAMPLE_DIR), "n_train": 48,
-                    "validation": {"n": 16}, **dataset},
+        "name": "cifar10/lenet-pgd_sat",
+        "paper": "test",
+        "dataset": {
+            "name": "cifar10",
+            "data_dir": str(data.SAMPLE_DIR),
+            "n_train": 48,
+            "validation": {"n": 16},
+            **dataset,
+        },
         "model": {"architecture": "lenet"},
         "objective": {"name": "pgd_at"},
-        "attack": {"name": "saliency_pgd",
-                   "args": {"eps": "8/255", "step_size": "2/255", "steps": 1, "alpha": 0.5,
-                            "saliency": None}},
-        "saliency": {"source": "model", "model": str(model_path), "method": method,
-                     "method_args": method_args or {}, "batch_size": 32,
-                     "cache_dir": str(tmp_path / "cache")},
+        "attack": {
+            "name": "saliency_pgd",
+            "args": {
+                "eps": "8/255",
+                "step_size": "2/255",
+                "steps": 1,
+                "alpha": 0.5,
+                "saliency": None,
+            },
+        },
+        "saliency": {
+            "source": "model",
+            "model": str(model_path),
+            "method": method,
+            "method_args": method_args or {},
+            "batch_size": 32,
+            "cache_dir": str(tmp_path / "cache"),
+        },
         "training": {"epochs": 1, "batch_size": 16},
         "evaluation": {"eps": "8/255", "n": 16, "attacks": ["pgd"]},
     }
@@ -101,11 +121,17 @@ def test_maps_in_the_batches_are_the_fixed_models_saliency_of_those_images(tmp_p
 @pytest.mark.jax
 def test_augmented_maps_are_cropped_and_flipped_with_their_images(tmp_path):
     """A linear model with unit weights: its Integrated Gradients map is the image itself."""
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(10, kernel_initializer="ones")])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, kernel_initializer="ones"),
+        ]
+    )
     model.save(tmp_path / "linear.keras")
-    recipe = tiny_recipe(tmp_path, tmp_path / "linear.keras", "integrated_gradients",
-                         {"steps": 2}, augment=True)
+    recipe = tiny_recipe(
+        tmp_path, tmp_path / "linear.keras", "integrated_gradients", {"steps": 2}, augment=True
+    )
     train, _ = build.datasets(recipe)
     x, s, _ = batches(train)
     originals, _, _ = data.load_uint8("cifar10", "train", data.SAMPLE_DIR)
@@ -126,8 +152,9 @@ def test_maps_do_not_follow_the_trained_model_and_one_step_trains(tmp_path):
     assert robust.attack.saliency is None  # no online fall-back
     robust.compile(optimizer=build.optimizer(recipe))
     weights = [ops.convert_to_numpy(w).copy() for w in classifier.trainable_weights]
-    history = robust.fit(train, epochs=1, steps_per_epoch=1, validation_data=validation,
-                         verbose=0).history
+    history = robust.fit(
+        train, epochs=1, steps_per_epoch=1, validation_data=validation, verbose=0
+    ).history
     assert np.isfinite(history["loss"]).all() and "val_adv_accuracy" in history
     assert not np.allclose(ops.convert_to_numpy(classifier.trainable_weights[0]), weights[0])
     _, after, _ = batches(validation)
@@ -183,8 +210,9 @@ def test_the_cache_is_reused_and_invalidated_by_a_new_fixed_model(tmp_path, monk
     assert not np.allclose(third, first)
     assert len(list((tmp_path / "cache" / "cifar10").glob("*.npy"))) == 4
 
-    other = tiny_recipe(tmp_path, tmp_path / "standard.keras", "smoothgrad",
-                        {"samples": 2, "seed": 0})  # another method: its own maps
+    other = tiny_recipe(
+        tmp_path, tmp_path / "standard.keras", "smoothgrad", {"samples": 2, "seed": 0}
+    )  # another method: its own maps
     build.datasets(other)
     assert calls == [48, 16, 48, 16, 48, 16]
     info = [p for p in (tmp_path / "cache" / "cifar10").glob("train-smoothgrad-*.json")]
@@ -208,8 +236,13 @@ def test_map_files_are_read_and_checked(tmp_path):
     recipe = tiny_recipe(tmp_path, tmp_path / "standard.keras")
     x, _, _ = data.load_uint8("cifar10", "train", data.SAMPLE_DIR)
     np.save(tmp_path / "train.npy", saliency.mask_to_saliency(x[..., 0] > 128))
-    overrides = ["saliency.source=files", "saliency.model=null", "saliency.method=null",
-                 "saliency.cache_dir=null", f"saliency.train={tmp_path / 'train.npy'}"]
+    overrides = [
+        "saliency.source=files",
+        "saliency.model=null",
+        "saliency.method=null",
+        "saliency.cache_dir=null",
+        f"saliency.train={tmp_path / 'train.npy'}",
+    ]
     recipe = load_recipe(tmp_path / "recipe.yaml", overrides=overrides)
     train, validation = build.datasets(recipe)
     for ds in (train.take(3), validation):  # validation is held out of the training split
@@ -219,8 +252,10 @@ def test_map_files_are_read_and_checked(tmp_path):
     np.save(tmp_path / "train.npy", np.ones((10, 32, 32, 1), "float32"))  # not the whole split
     with pytest.raises(ValueError, match=r"saliency.train: .* shape \(10, 32, 32, 1\)"):
         build.datasets(recipe)
-    missing = load_recipe(tmp_path / "recipe.yaml", overrides=overrides[:-1] + [
-        f"saliency.train={tmp_path / 'no.npy'}"])
+    missing = load_recipe(
+        tmp_path / "recipe.yaml",
+        overrides=overrides[:-1] + [f"saliency.train={tmp_path / 'no.npy'}"],
+    )
     with pytest.raises(FileNotFoundError, match="in_split_order"):
         build.datasets(missing)
 
@@ -231,14 +266,17 @@ def test_a_missing_fixed_model_is_an_error_that_says_how_to_make_it(tmp_path):
         build.datasets(recipe)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("attack.args.saliency=gradient", "set it to null"),
-    ("saliency.source=online", "saliency.model: not used with source 'online'"),
-    ("saliency.method=gradcam", "unknown saliency method 'gradcam'"),
-    ("saliency.method_args={sample: 3}", "smoothgrad takes no argument 'sample'"),
-    ("saliency=null", "needs a `saliency:` section"),
-    ("saliency.source=boxes", "saliency.source: one of"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("attack.args.saliency=gradient", "set it to null"),
+        ("saliency.source=online", "saliency.model: not used with source 'online'"),
+        ("saliency.method=gradcam", "unknown saliency method 'gradcam'"),
+        ("saliency.method_args={sample: 3}", "smoothgrad takes no argument 'sample'"),
+        ("saliency=null", "needs a `saliency:` section"),
+        ("saliency.source=boxes", "saliency.source: one of"),
+    ],
+)
 def test_inconsistent_saliency_settings_are_rejected(override, message):
     with pytest.raises(RecipeError, match=message):
         load_recipe(CIFAR10_SAT, overrides=[override])
@@ -253,9 +291,14 @@ def test_sat_recipes_take_the_papers_saliency():
             expected = "model" if recipe.dataset.name == "cifar10" else "files"
             assert recipe.saliency.source == expected, path
             assert recipe.attack.args["saliency"] is None, path
-    online = load_recipe(RECIPES / "sat_tiny_imagenet_resnet18_pgd_sat.yaml", overrides=[
-        "saliency.source=online", "saliency.train=null",
-        "attack.args.saliency=gradient"])
+    online = load_recipe(
+        RECIPES / "sat_tiny_imagenet_resnet18_pgd_sat.yaml",
+        overrides=[
+            "saliency.source=online",
+            "saliency.train=null",
+            "attack.args.saliency=gradient",
+        ],
+    )
     assert build.attack(online).saliency == "gradient"  # the explicit online variant
 
 
@@ -265,8 +308,10 @@ def test_a_zoo_id_names_the_fixed_model(tmp_path):
     if "cifar10/resnet20-fast_at" not in zoo.list_models():
         pytest.skip("no cifar10/resnet20-fast_at in the zoo")
     path, digest = cache.model_file("cifar10/resnet20-fast_at")
-    assert path.name == "model.keras" and digest == yaml.safe_load(
-        (path.parent / "weights.json").read_text())["sha256"]
+    assert (
+        path.name == "model.keras"
+        and digest == yaml.safe_load((path.parent / "weights.json").read_text())["sha256"]
+    )
     recipe = tiny_recipe(tmp_path, "cifar10/resnet20-fast_at")
     recipe.dataset.n_train, recipe.dataset.validation.n = 8, 8
     _, s, _ = batches(build.datasets(recipe)[1])

@@ -31,9 +31,15 @@ def test_every_recipe_validates_at_paper_and_every_scale(path):
         assert paper.reported, "a recipe states the numbers the paper reports"
 
 
-@pytest.mark.parametrize("components, name", [
-    (components, name) for components in (registry.OBJECTIVES, registry.ATTACKS, registry.LAYERS)
-    for name in components.list()], ids=lambda value: getattr(value, "kind", value))
+@pytest.mark.parametrize(
+    "components, name",
+    [
+        (components, name)
+        for components in (registry.OBJECTIVES, registry.ATTACKS, registry.LAYERS)
+        for name in components.list()
+    ],
+    ids=lambda value: getattr(value, "kind", value),
+)
 def test_every_registered_component_is_a_class(components, name):
     assert inspect.isclass(registry.resolve(components, name, components.kind))
 
@@ -51,23 +57,36 @@ def recipe_file(tmp_path):
         path = tmp_path / "recipe.yaml"
         path.write_text(yaml.safe_dump(data))
         return path
+
     return write
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"training__epocs": 3}, "training: unknown key 'epocs' (did you mean 'epochs'?)"),
-    ({"training__epochs": "ten"}, "training.epochs: expected an integer. Received: 'ten'"),
-    ({"evaluation__eps": 8}, "evaluation.eps: an L-inf budget is in the [0, 1] pixel scale"),
-    ({"evaluation__eps": "8/255"}, None),
-    ({"dataset__name": "cifar11"},
-     "dataset.name: Unknown dataset 'cifar11' (did you mean 'cifar10'?)"),
-    ({"model__architecture": "resnet19"}, "model.architecture: Unknown architecture 'resnet19'"),
-    ({"objective__name": "trade"},
-     "objective.name: Unknown objective 'trade' (did you mean 'trades'?)"),
-    ({"evaluation__attacks": ["autoatack"]},
-     "evaluation.attacks: Unknown attack 'autoatack' (did you mean 'autoattack'?)"),
-    ({"training__optimizer__learning_rate": -1}, "learning_rate: must be > 0"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"training__epocs": 3}, "training: unknown key 'epocs' (did you mean 'epochs'?)"),
+        ({"training__epochs": "ten"}, "training.epochs: expected an integer. Received: 'ten'"),
+        ({"evaluation__eps": 8}, "evaluation.eps: an L-inf budget is in the [0, 1] pixel scale"),
+        ({"evaluation__eps": "8/255"}, None),
+        (
+            {"dataset__name": "cifar11"},
+            "dataset.name: Unknown dataset 'cifar11' (did you mean 'cifar10'?)",
+        ),
+        (
+            {"model__architecture": "resnet19"},
+            "model.architecture: Unknown architecture 'resnet19'",
+        ),
+        (
+            {"objective__name": "trade"},
+            "objective.name: Unknown objective 'trade' (did you mean 'trades'?)",
+        ),
+        (
+            {"evaluation__attacks": ["autoatack"]},
+            "evaluation.attacks: Unknown attack 'autoatack' (did you mean 'autoattack'?)",
+        ),
+        ({"training__optimizer__learning_rate": -1}, "learning_rate: must be > 0"),
+    ],
+)
 def test_bad_values_name_the_key(recipe_file, changes, message):
     path = recipe_file(**changes)
     if message is None:
@@ -79,15 +98,18 @@ def test_bad_values_name_the_key(recipe_file, changes, message):
 
 
 def test_attack_arguments_are_checked_against_the_attack(recipe_file):
-    with pytest.raises(RecipeError, match=r"PGD takes no argument 'stpes' \(did you mean 'steps'\?\)"):
+    with pytest.raises(
+        RecipeError, match=r"PGD takes no argument 'stpes' \(did you mean 'steps'\?\)"
+    ):
         load_recipe(recipe_file(), overrides=["attack.args.stpes=3"])
     with pytest.raises(RecipeError, match="attack.args: `eps` is in the"):
         load_recipe(recipe_file(), overrides=["attack.args.eps=8"])
 
 
 def test_overrides_and_scales(recipe_file):
-    recipe = load_recipe(recipe_file(), scale="cpu", overrides=["training.epochs=7",
-                                                                "evaluation.attacks=[pgd]"])
+    recipe = load_recipe(
+        recipe_file(), scale="cpu", overrides=["training.epochs=7", "evaluation.attacks=[pgd]"]
+    )
     assert recipe.training.epochs == 7 and recipe.evaluation.attacks == ["pgd"]
     with pytest.raises(RecipeError, match="unknown scale 'gpu'"):
         load_recipe(recipe_file(), scale="gpu")

@@ -4,7 +4,6 @@ import re
 
 import keras
 import pytest
-
 from reliability_cases import CASES
 from reliability_cases import message
 

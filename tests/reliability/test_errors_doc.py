@@ -2,7 +2,6 @@
 
 import keras
 import pytest
-
 from errors_doc import DOC
 from errors_doc import render
 
@@ -11,4 +10,5 @@ def test_errors_doc_is_up_to_date():
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the table records TensorFlow's messages")
     assert DOC.read_text() == render(), (
-        "docs/errors.md is stale: run .venv/bin/python tests/reliability/errors_doc.py")
+        "docs/errors.md is stale: run .venv/bin/python tests/reliability/errors_doc.py"
+    )

@@ -27,15 +27,23 @@ def umask_022():
 
 def tiny_model():
     keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
-                             keras.layers.Dense(10)])
+    return keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
 
 
 @pytest.mark.jax
 def test_report_files_and_cache_get_the_umask_mode(tmp_path, umask_022, monkeypatch):
     x = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
-    summary = evaluate(tiny_model(), (x, np.arange(4)), attacks=attacks.PGD(0.1, steps=1),
-                       eps=0.1, n=None, curve_eps=[0.05], resume_dir=tmp_path / "parts")
+    summary = evaluate(
+        tiny_model(),
+        (x, np.arange(4)),
+        attacks=attacks.PGD(0.1, steps=1),
+        eps=0.1,
+        n=None,
+        curve_eps=[0.05],
+        resume_dir=tmp_path / "parts",
+    )
     write_report(summary, tmp_path / "report")
     written = [p for p in (tmp_path / "report").rglob("*") if p.is_file()]
     assert {p.suffix for p in written} >= {".json", ".md", ".png"}

@@ -22,9 +22,15 @@ from tfrobust.recipes import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "pgd_at_mnist_lenet.yaml"
-OVERRIDES = [f"dataset.data_dir={data.SAMPLE_DIR}", "dataset.n_train=256",
-             "dataset.validation.n=64", "dataset.augment=true", "training.epochs=4",
-             "training.batch_size=64", "attack.args.steps=2"]
+OVERRIDES = [
+    f"dataset.data_dir={data.SAMPLE_DIR}",
+    "dataset.n_train=256",
+    "dataset.validation.n=64",
+    "dataset.augment=true",
+    "training.epochs=4",
+    "training.batch_size=64",
+    "attack.args.steps=2",
+]
 TRAIN = f"""
 import pathlib, sys
 import tensorflow as tf
@@ -35,8 +41,9 @@ run.fit(recipe, pathlib.Path(sys.argv[1]), tf.distribute.get_strategy(), verbose
 
 
 def train(out_dir):
-    subprocess.run([sys.executable, "-c", TRAIN, str(out_dir)], check=True, cwd=ROOT,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", TRAIN, str(out_dir)], check=True, cwd=ROOT, capture_output=True
+    )
 
 
 def weights(out_dir):
@@ -48,8 +55,12 @@ def weights(out_dir):
 def test_a_run_killed_at_a_random_point_resumes_to_the_same_weights(tmp_path):
     train(tmp_path / "whole")
     killed = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-c", TRAIN, str(killed)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAIN, str(killed)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 300
         while not list((killed / "backup").glob("epoch-*")) and process.poll() is None:
@@ -71,10 +82,20 @@ class Stop(Exception):
 
 
 def test_the_model_is_saved_before_evaluation_and_a_rerun_only_evaluates(tmp_path, monkeypatch):
-    recipe = load_recipe(RECIPE, scale="cpu", overrides=OVERRIDES[:2] + [
-        "dataset.validation.n=16", "training.epochs=1", "training.batch_size=64",
-        "attack.args.steps=1", "evaluation.n=8", "evaluation.attacks=[pgd]",
-        "evaluation.sanity=false"])
+    recipe = load_recipe(
+        RECIPE,
+        scale="cpu",
+        overrides=OVERRIDES[:2]
+        + [
+            "dataset.validation.n=16",
+            "training.epochs=1",
+            "training.batch_size=64",
+            "attack.args.steps=1",
+            "evaluation.n=8",
+            "evaluation.attacks=[pgd]",
+            "evaluation.sanity=false",
+        ],
+    )
 
     def killed_evaluation(*args, **kwargs):
         raise Stop
@@ -83,12 +104,14 @@ def test_the_model_is_saved_before_evaluation_and_a_rerun_only_evaluates(tmp_pat
 
     monkeypatch.setattr(run, "evaluate", killed_evaluation)
     with pytest.raises(Stop):
-        run.run_recipe(recipe, tmp_path, tf.distribute.get_strategy(), "test", verbose=0,
-                       progress=False)
+        run.run_recipe(
+            recipe, tmp_path, tf.distribute.get_strategy(), "test", verbose=0, progress=False
+        )
     assert (tmp_path / "model.keras").is_file() and not (tmp_path / "backup").exists()
     monkeypatch.undo()
     monkeypatch.setattr(run, "fit", lambda *a, **k: pytest.fail("trained again"))
-    summary = run.run_recipe(recipe, tmp_path, tf.distribute.get_strategy(), "test", verbose=0,
-                             progress=False)
+    summary = run.run_recipe(
+        recipe, tmp_path, tf.distribute.get_strategy(), "test", verbose=0, progress=False
+    )
     assert 0 <= summary.robust_accuracy <= summary.clean_accuracy <= 1
     assert list((tmp_path / "eval_parts").glob("*.json"))  # one result file per attack

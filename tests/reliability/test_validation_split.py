@@ -9,6 +9,7 @@ from tfrobust import data
 from tfrobust.data.epochs import holdout
 from tfrobust.recipes import build
 from tfrobust.recipes import load_recipe
+
 RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
 
 
@@ -22,9 +23,17 @@ def test_holdout_is_seeded_disjoint_and_complete():
 
 @pytest.mark.jax
 def test_recipe_validation_images_are_training_images_not_test_images():
-    recipe = load_recipe(RECIPES / "pgd_at_mnist_lenet.yaml", scale="cpu", overrides=[
-        f"dataset.data_dir={data.SAMPLE_DIR}", "dataset.validation.n=32", "dataset.n_train=64",
-        "training.epochs=1", "training.batch_size=32"])
+    recipe = load_recipe(
+        RECIPES / "pgd_at_mnist_lenet.yaml",
+        scale="cpu",
+        overrides=[
+            f"dataset.data_dir={data.SAMPLE_DIR}",
+            "dataset.validation.n=32",
+            "dataset.n_train=64",
+            "training.epochs=1",
+            "training.batch_size=32",
+        ],
+    )
     train_images = data.load_uint8("mnist", "train", data.SAMPLE_DIR)[0]
     test_images = data.load_uint8("mnist", "test", data.SAMPLE_DIR)[0]
     train, validation = build.datasets(recipe)

@@ -20,8 +20,7 @@ ZOO_ID = "mnist/lenet-pgd_at"
 def remote_zoo(tmp_path, monkeypatch):
     """The entry's index without its weights, and a private cache."""
     root = tmp_path / "models"
-    shutil.copytree(models_dir() / ZOO_ID, root / ZOO_ID,
-                    ignore=shutil.ignore_patterns("*.keras"))
+    shutil.copytree(models_dir() / ZOO_ID, root / ZOO_ID, ignore=shutil.ignore_patterns("*.keras"))
     monkeypatch.setenv("TFROBUST_CACHE_DIR", str(tmp_path / "cache"))
     return root
 
@@ -63,8 +62,7 @@ def test_unreachable_weights_url(remote_zoo, tmp_path, monkeypatch, capsys):
 def test_remote_download_failure(remote_zoo, tmp_path, monkeypatch, capsys, local_server):
     with local_server(handler=ServerError) as url:
         monkeypatch.setenv("TFROBUST_WEIGHTS_URL", url)
-        code = cli.main(["export", ZOO_ID, str(tmp_path / "out"), "--models-dir",
-                         str(remote_zoo)])
+        code = cli.main(["export", ZOO_ID, str(tmp_path / "out"), "--models-dir", str(remote_zoo)])
     line = one_line_error(capsys, code)
     assert f"{url}/{ZOO_ID}/model.keras: HTTP 500 storage backend unavailable" in line
     assert nothing_cached(tmp_path) and not (tmp_path / "out").exists()

@@ -43,7 +43,9 @@ def test_grad_cam_and_grad_cam_plus_plus_equal_the_hand_computation():
     alpha = grad**2 / (2 * grad**2 + a.sum(axis=(1, 2), keepdims=True) * grad**3)
     weights = (alpha * np.maximum(grad, 0)).sum(axis=(1, 2), keepdims=True)
     expected = np.maximum((weights * a).sum(-1), 0)
-    got = ops.convert_to_numpy(saliency.grad_cam_plus_plus(model, x, y, layer="conv", upsample=False))
+    got = ops.convert_to_numpy(
+        saliency.grad_cam_plus_plus(model, x, y, layer="conv", upsample=False)
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 

@@ -12,13 +12,15 @@ def tiny_cnn(seed=0):
     """Weights large enough that logits differ by O(1) between images and baselines."""
     keras.utils.set_random_seed(seed)
     init = keras.initializers.RandomNormal(stddev=0.5, seed=seed)
-    return keras.Sequential([
-        keras.Input((6, 6, 2)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu", kernel_initializer=init),
-        keras.layers.Flatten(),
-        keras.layers.Dense(8, activation="relu", kernel_initializer=init),
-        keras.layers.Dense(3, kernel_initializer=init),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu", kernel_initializer=init),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="relu", kernel_initializer=init),
+            keras.layers.Dense(3, kernel_initializer=init),
+        ]
+    )
 
 
 def images(n=4, shape=(6, 6, 2), seed=0):
@@ -27,7 +29,9 @@ def images(n=4, shape=(6, 6, 2), seed=0):
 
 @pytest.mark.jax
 def test_gradient_of_a_linear_model_is_its_weight_row():
-    model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     x, y = images(3, (2, 2, 1)), np.array([0, 2, 1])
     kernel = ops.convert_to_numpy(model.layers[-1].kernel)
     grads = ops.convert_to_numpy(saliency.vanilla_gradient(model, x, y))
@@ -43,8 +47,9 @@ def test_integrated_gradients_are_complete():
         maps = ops.convert_to_numpy(saliency.integrated_gradients(model, x, y, baseline, steps=128))
         y = ops.convert_to_numpy(ops.argmax(model(x), -1)) if y is None else y
         rows = np.arange(len(x))
-        gap = (ops.convert_to_numpy(model(x))[rows, y]
-               - ops.convert_to_numpy(model(baseline))[rows, y])
+        gap = (
+            ops.convert_to_numpy(model(x))[rows, y] - ops.convert_to_numpy(model(baseline))[rows, y]
+        )
         assert np.all(np.abs(gap) > 0.1), gap  # a gap worth explaining
         np.testing.assert_allclose(maps.reshape(len(x), -1).sum(1), gap, rtol=0.01)
 

@@ -40,14 +40,19 @@ def test_negative_gradients_are_blocked_positive_ones_pass(relu_layer):
     assert np.all(ops.convert_to_numpy(saliency.vanilla_gradient(blocked, x, y)) < 0)
     np.testing.assert_array_equal(ops.convert_to_numpy(saliency.guided_backprop(blocked, x, y)), 0)
     passed = two_layer(1.0, relu_layer)
-    np.testing.assert_allclose(ops.convert_to_numpy(saliency.guided_backprop(passed, x, y)),
-                               ops.convert_to_numpy(saliency.vanilla_gradient(passed, x, y)))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(saliency.guided_backprop(passed, x, y)),
+        ops.convert_to_numpy(saliency.vanilla_gradient(passed, x, y)),
+    )
 
 
 def _relus(model):
-    return [layer.name for layer in model._flatten_layers()
-            if isinstance(layer, keras.layers.ReLU)
-            or getattr(layer, "activation", None) is keras.activations.relu]
+    return [
+        layer.name
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.ReLU)
+        or getattr(layer, "activation", None) is keras.activations.relu
+    ]
 
 
 # TF only: library architectures build slowly on JAX; the tests above run on both.
@@ -57,13 +62,15 @@ def test_library_architectures_keep_outputs_and_lose_every_plain_relu(arch):
     x = np.random.default_rng(0).random((2, *model.inputs[0].shape[1:]), dtype=np.float32)
     clone = gb.guided_model(model)
     assert _relus(model) and not _relus(clone)
-    np.testing.assert_allclose(ops.convert_to_numpy(clone(x)), ops.convert_to_numpy(model(x)),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(clone(x)), ops.convert_to_numpy(model(x)), rtol=1e-5, atol=1e-5
+    )
     model.layers[-1].kernel.assign(model.layers[-1].kernel * 2.0)  # weights follow the model
     if arch == "lenet":  # its fc layers are copies, synced on use
         model.get_layer("fc1").kernel.assign(model.get_layer("fc1").kernel * 0.5)
     clone = gb.guided_model(model)
-    np.testing.assert_allclose(ops.convert_to_numpy(clone(x)), ops.convert_to_numpy(model(x)),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(clone(x)), ops.convert_to_numpy(model(x)), rtol=1e-5, atol=1e-5
+    )
     maps = ops.convert_to_numpy(saliency.guided_backprop(model, x))
     assert maps.shape == x.shape and np.abs(maps).sum() > 0

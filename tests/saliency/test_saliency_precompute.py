@@ -11,12 +11,14 @@ from tfrobust.saliency import cache
 
 def small_cnn(seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((8, 8, 3)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
 
 
 @pytest.mark.jax
@@ -57,7 +59,8 @@ def test_the_cache_key_covers_model_method_arguments_and_data():
     paths = {cache.cache_path(key, "cifar10", "train", "/c") for key in [base, *changed]}
     assert len(paths) == 1 + len(changed)
     assert cache.cache_path(base, "cifar10", "train", "/c") == cache.cache_path(
-        dict(base), "cifar10", "train", "/c")
+        dict(base), "cifar10", "train", "/c"
+    )
 
 
 def test_cache_root_follows_the_environment(monkeypatch, tmp_path):

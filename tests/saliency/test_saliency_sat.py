@@ -19,12 +19,14 @@ from tfrobust.training import backup
 
 def small_cnn(seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
 
 
 def batch(n=16, seed=0):
@@ -57,18 +59,19 @@ def test_random_fraction_is_alpha_to_the_epoch(epoch):
     x, y = np.full((n, 8, 8, 1), 0.5, "float32"), np.zeros(n, "int32")
     attack = SaliencyPGD(eps=0.1, steps=0, alpha=0.7, seed=3)
     attack.set_epoch(epoch)
-    assert float(attack.random_fraction.value) == pytest.approx(0.7 ** epoch)
+    assert float(attack.random_fraction.value) == pytest.approx(0.7**epoch)
     delta = ops.convert_to_numpy(attack(model, x, y, saliency=np.ones((n, 8, 8, 1), "float32"))) - x
     random_fraction = 2 * np.mean(delta > 0)
     sigma = 2 * np.sqrt(0.25 / delta.size)  # the estimate's standard deviation, at most
-    assert random_fraction == pytest.approx(0.7 ** epoch, abs=5 * sigma)
+    assert random_fraction == pytest.approx(0.7**epoch, abs=5 * sigma)
 
 
 @pytest.mark.jax
 def test_without_noise_the_start_is_minus_the_thresholded_saliency():
     maps = ops.convert_to_tensor(np.array([[[[-2.0], [0.5]]], [[[3.0], [1.0]]]], "float32"))
-    np.testing.assert_array_equal(ops.convert_to_numpy(binarize(maps))[..., 0],
-                                  [[[-1, 1]], [[1, -1]]])  # signed: 0; non-negative: mean
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(binarize(maps))[..., 0], [[[-1, 1]], [[1, -1]]]
+    )  # signed: 0; non-negative: mean
     attack = SaliencyPGD(eps=0.25, steps=0, alpha=0.5)
     attack.set_epoch(60)  # 0.5^60: no noise left
     x = np.full((2, 1, 2, 1), 0.5, "float32")
@@ -81,15 +84,22 @@ def small_cnn_1x2():
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("objective, maps_in_data", [(objectives.PGDAT(), False),  # PGD-SAT
-                                                     (objectives.TRADES(), True)])  # TRADES-SAT
+@pytest.mark.parametrize(
+    "objective, maps_in_data",
+    [
+        (objectives.PGDAT(), False),  # PGD-SAT
+        (objectives.TRADES(), True),
+    ],
+)  # TRADES-SAT
 def test_fit_follows_the_schedule_with_online_or_dataset_saliency(objective, maps_in_data):
     model = small_cnn()
     attack = SaliencyPGD(eps=0.1, step_size=0.05, steps=2, alpha=0.5, seed=0)
     robust = adversarial(model, objective, attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.1))
     x, y = batch()
-    inputs = saliency.with_saliency(x, saliency.mask_to_saliency(x[..., 0] > 0.5)) if maps_in_data else x
+    inputs = (
+        saliency.with_saliency(x, saliency.mask_to_saliency(x[..., 0] > 0.5)) if maps_in_data else x
+    )
     before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
     history = robust.fit(inputs, y, batch_size=8, epochs=3, verbose=0).history
     assert float(robust.attack.random_fraction.value) == pytest.approx(0.25)  # last epoch: t = 2
@@ -111,10 +121,12 @@ def test_the_compiled_train_step_starts_from_alpha_to_the_epoch():
     robust = adversarial(model, objectives.PGDAT(), attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.0))
     maps = np.ones_like(x)
-    history = robust.fit(saliency.with_saliency(x, maps), y, batch_size=len(x), epochs=3,
-                         shuffle=False, verbose=0).history
-    from_saliency = float(ops.mean(keras.losses.sparse_categorical_crossentropy(
-        y, model(x - 0.1), from_logits=True)))
+    history = robust.fit(
+        saliency.with_saliency(x, maps), y, batch_size=len(x), epochs=3, shuffle=False, verbose=0
+    ).history
+    from_saliency = float(
+        ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(x - 0.1), from_logits=True))
+    )
     assert history["loss"][1] == pytest.approx(from_saliency, rel=1e-5)
     assert history["loss"][2] == pytest.approx(from_saliency, rel=1e-5)
     assert history["loss"][0] != pytest.approx(from_saliency, rel=1e-3)
@@ -126,13 +138,24 @@ def test_a_resumed_run_restores_alpha_t_and_equals_an_uninterrupted_one(tmp_path
     x, y = batch()
 
     def run(folder, epochs):
-        robust = adversarial(small_cnn(), objectives.PGDAT(),
-                             SaliencyPGD(eps=0.1, step_size=0.05, steps=1, alpha=0.5, seed=0))
+        robust = adversarial(
+            small_cnn(),
+            objectives.PGDAT(),
+            SaliencyPGD(eps=0.1, step_size=0.05, steps=1, alpha=0.5, seed=0),
+        )
         robust.compile(optimizer=keras.optimizers.SGD(0.1))
         done = backup.restore(robust, folder)
         fraction = float(robust.attack.random_fraction.value)
-        robust.fit(x, y, batch_size=8, epochs=epochs, initial_epoch=done, shuffle=False,
-                   verbose=0, callbacks=[backup.EpochBackup(folder)])
+        robust.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=epochs,
+            initial_epoch=done,
+            shuffle=False,
+            verbose=0,
+            callbacks=[backup.EpochBackup(folder)],
+        )
         return robust, fraction
 
     straight, _ = run(tmp_path / "straight", 3)
@@ -177,7 +200,9 @@ print("trained")
 
 def test_pgd_sat_trains_a_resnet18_on_64x64_images():
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, "-c", SAT_64], capture_output=True, text=True,
-                            env=env, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", SAT_64], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0 and "trained" in result.stdout, (
-        f"exit status {result.returncode}: {result.stderr[-3000:]}")
+        f"exit status {result.returncode}: {result.stderr[-3000:]}"
+    )

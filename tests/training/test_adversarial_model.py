@@ -9,21 +9,29 @@ from tfrobust import attacks
 from tfrobust import objectives
 from tfrobust.training import adversarial
 
-ALL_OBJECTIVES = [objectives.Standard, objectives.PGDAT, objectives.TRADES, objectives.MART,
-                  objectives.ALP, objectives.AALP]
+ALL_OBJECTIVES = [
+    objectives.Standard,
+    objectives.PGDAT,
+    objectives.TRADES,
+    objectives.MART,
+    objectives.ALP,
+    objectives.AALP,
+]
 
 
 def small_cnn(seed=0):
     """A CNN with BatchNorm, so both weights and statistics can be checked."""
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(4, 3, padding="same"),
-        keras.layers.BatchNormalization(),
-        keras.layers.ReLU(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
 
 
 def batch(n=16, seed=0):
@@ -32,7 +40,9 @@ def batch(n=16, seed=0):
 
 
 def _attack(objective):
-    return None if not objective.needs_adversarial else attacks.PGD(eps=0.1, step_size=0.05, steps=2)
+    return (
+        None if not objective.needs_adversarial else attacks.PGD(eps=0.1, step_size=0.05, steps=2)
+    )
 
 
 @pytest.mark.jax
@@ -81,15 +91,23 @@ class LabelPenalty(keras.layers.Layer):
 
 
 @pytest.mark.jax
-@pytest.mark.parametrize("objective, terms", [
-    (objectives.TRADES(), ("ce", "trades_kl")), (objectives.MART(), ("bce_adv", "mart_kl")),
-    (objectives.Standard(), ("ce",))], ids=["trades", "mart", "standard"])
+@pytest.mark.parametrize(
+    "objective, terms",
+    [
+        (objectives.TRADES(), ("ce", "trades_kl")),
+        (objectives.MART(), ("bce_adv", "mart_kl")),
+        (objectives.Standard(), ("ce",)),
+    ],
+    ids=["trades", "mart", "standard"],
+)
 def test_layer_losses_count_once_on_the_adversarial_pass(objective, terms):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8, 1)), LabelPenalty(), keras.layers.Flatten(),
-                              keras.layers.Dense(3)])
-    attack = (None if not objective.needs_adversarial
-              else attacks.PGD(eps=0.1, step_size=0.05, steps=1))
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), LabelPenalty(), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    attack = (
+        None if not objective.needs_adversarial else attacks.PGD(eps=0.1, step_size=0.05, steps=1)
+    )
     robust = adversarial(model, objective, attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.0))
     x, y = batch()
@@ -120,8 +138,9 @@ def test_tensorboard_receives_attack_accuracy_and_terms(tmp_path):
     robust = adversarial(small_cnn(), objectives.TRADES(), attacks.PGD(eps=0.1, steps=1))
     robust.compile(optimizer="sgd")
     x, y = batch()
-    robust.fit(x, y, batch_size=8, epochs=2, verbose=0,
-               callbacks=[keras.callbacks.TensorBoard(tmp_path)])
+    robust.fit(
+        x, y, batch_size=8, epochs=2, verbose=0, callbacks=[keras.callbacks.TensorBoard(tmp_path)]
+    )
     events = EventAccumulator(str(tmp_path / "train")).Reload()
     tags = set(events.Tags()["tensors"]) | set(events.Tags()["scalars"])
     assert {"epoch_adv_accuracy", "epoch_clean_accuracy", "epoch_trades_kl"} <= tags
@@ -134,16 +153,22 @@ def test_pgd_at_beats_standard_training_on_mnist(shared_datasets):
     x, y = data.load_numpy("mnist", "train", shared_datasets, n=6000)
     x_test, y_test = data.load_numpy("mnist", "test", shared_datasets, n=500)
     eps, robust_accuracy = 0.1, {}
-    for objective, attack in [(objectives.Standard(), None),
-                              (objectives.PGDAT(), attacks.PGD(eps, eps / 4, steps=7, seed=0))]:
+    for objective, attack in [
+        (objectives.Standard(), None),
+        (objectives.PGDAT(), attacks.PGD(eps, eps / 4, steps=7, seed=0)),
+    ]:
         keras.utils.set_random_seed(0)
         model = architectures.get("lenet", num_classes=10, input_shape=(28, 28, 1))
         robust = adversarial(model, objective, attack)
         robust.compile(optimizer=keras.optimizers.Adam(1e-3))
         robust.fit(x, y, batch_size=64, epochs=2, verbose=0)
         evaluation = attacks.PGD(eps, eps / 8, steps=20, seed=1)
-        x_adv = np.concatenate([evaluation(model, x_test[i:i + 250], y_test[i:i + 250])
-                                for i in range(0, 500, 250)])
+        x_adv = np.concatenate(
+            [
+                evaluation(model, x_test[i : i + 250], y_test[i : i + 250])
+                for i in range(0, 500, 250)
+            ]
+        )
         predictions = np.argmax(model.predict(x_adv, verbose=0), axis=1)
         robust_accuracy[type(objective).__name__] = np.mean(predictions == y_test)
     assert robust_accuracy["PGDAT"] > robust_accuracy["Standard"] + 0.1, robust_accuracy

@@ -44,9 +44,12 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync,
 
 
 def _train(replicas):
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(replicas)], capture_output=True,
-                            text=True, env={"KERAS_BACKEND": "tensorflow",
-                                            "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(replicas)],
+        capture_output=True,
+        text=True,
+        env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": ""},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

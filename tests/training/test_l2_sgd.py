@@ -24,15 +24,21 @@ def test_matches_pytorchs_update_rule_inside_fit():
     # Zero inputs: the kernel's loss gradient is exactly zero, so the kernel
     # moves by weight decay alone, and its path is known in closed form.
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((1, 1, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(2, kernel_initializer="ones")])
+    model = keras.Sequential(
+        [
+            keras.Input((1, 1, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, kernel_initializer="ones"),
+        ]
+    )
     robust = adversarial(model, objectives.Standard())
     robust.compile(optimizer=L2SGD(0.5, momentum=0.9, l2=0.1))
     x, y = np.zeros((4, 1, 1, 3), "float32"), np.array([0, 1, 0, 1])  # fit takes images
     robust.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0)
     expected = torch_sgd(1.0, [0.0] * 3, lr=0.5, momentum=0.9, l2=0.1)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.layers[-1].kernel), expected,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.layers[-1].kernel), expected, rtol=1e-6
+    )
     # Keras's decoupled decay would give 1 * (1 - 0.5 * 0.1) ** 3 instead.
     assert abs(expected - 0.95**3) > 0.05
 

@@ -14,9 +14,14 @@ from tfrobust import attacks
 from tfrobust import objectives
 from tfrobust.layers import FSR
 
-OBJECTIVES = {"standard": objectives.Standard, "pgd_at": objectives.PGDAT,
-              "trades": objectives.TRADES, "mart": objectives.MART, "alp": objectives.ALP,
-              "aalp": objectives.AALP}
+OBJECTIVES = {
+    "standard": objectives.Standard,
+    "pgd_at": objectives.PGDAT,
+    "trades": objectives.TRADES,
+    "mart": objectives.MART,
+    "alp": objectives.ALP,
+    "aalp": objectives.AALP,
+}
 
 
 @pytest.fixture(params=["mixed_bfloat16", "mixed_float16"])

@@ -77,8 +77,12 @@ def _free_ports(n):
 
 
 def _start(out, tf_config=None):
-    env = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "",
-           "CUDA_VISIBLE_DEVICES": ""}
+    env = {
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PATH": "",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     if "TFROBUST_CACHE_DIR" in os.environ:
         env["TFROBUST_CACHE_DIR"] = os.environ["TFROBUST_CACHE_DIR"]
     script = SCRIPT
@@ -87,8 +91,9 @@ def _start(out, tf_config=None):
         script = PATIENT_COORDINATION + SCRIPT
     # Output to a file, not a pipe: a full pipe would block a worker mid-step.
     with open(f"{out}.log", "w") as log:
-        return subprocess.Popen([sys.executable, "-c", script, str(out)], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", script, str(out)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def _wait_all(processes, logs):
@@ -159,5 +164,6 @@ def test_two_workers_train_like_one_device(workers, tmp_path):
     assert (one["strategy"], one["replicas"]) == ("default", 1)
     for w1, w2 in zip(one["weights"], workers["worker0"]["weights"]):
         np.testing.assert_allclose(w1, w2, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(one["history"]["loss"], workers["worker0"]["history"]["loss"],
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        one["history"]["loss"], workers["worker0"]["history"]["loss"], rtol=1e-4
+    )

@@ -26,12 +26,14 @@ EPS, STEP, STEPS = 0.1, 0.025, 10
 def tiny_cnn(seed=0):
     """No BatchNorm or dropout: training and inference mode compute the same logits."""
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
 
 
 def batch(n=32, seed=0):
@@ -92,29 +94,50 @@ def independent_pgd(model, objective, x, y, seed):
     return x_adv
 
 
-ADVERSARIAL = [objectives.PGDAT, objectives.TRADES, objectives.MART, objectives.ALP,
-               objectives.AALP]
+ADVERSARIAL = [
+    objectives.PGDAT,
+    objectives.TRADES,
+    objectives.MART,
+    objectives.ALP,
+    objectives.AALP,
+]
 
 
 @pytest.mark.parametrize("objective_class", ADVERSARIAL, ids=lambda c: c.__name__)
 def test_training_attack_ascends_the_objectives_own_inner_loss(objective_class):
     objective, model = objective_class(), tiny_cnn()
     # TRADES's and MART's reference start: x + 0.001 N(0, I); the KL's gradient is 0 at x.
-    robust = adversarial(model, objective, attacks.PGD(eps=EPS, step_size=STEP, steps=STEPS,
-                                                       random_start="normal", seed=1))
+    robust = adversarial(
+        model,
+        objective,
+        attacks.PGD(eps=EPS, step_size=STEP, steps=STEPS, random_start="normal", seed=1),
+    )
     x, y = batch()
-    x_adv, clean_logits = robust.generate(ops.convert_to_tensor(x),
-                                          ops.convert_to_tensor(y.astype("int32")))
+    x_adv, clean_logits = robust.generate(
+        ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32"))
+    )
     z_clean = logits(model, x)
     np.testing.assert_allclose(numpy_of(clean_logits), z_clean, rtol=1e-5, atol=1e-5)
     reached = inner_loss(objective, z_clean, logits(model, numpy_of(x_adv)), y).mean()
-    reference = inner_loss(objective, z_clean,
-                           logits(model, independent_pgd(model, objective, x, y, 2)), y).mean()
-    start = inner_loss(objective, z_clean, logits(model, np.clip(
-        x + 0.001 * np.random.default_rng(3).standard_normal(x.shape), 0, 1).astype("float32")),
-        y).mean()
-    assert reached > 10 * max(start, 1e-6) if isinstance(objective, objectives.TRADES) \
+    reference = inner_loss(
+        objective, z_clean, logits(model, independent_pgd(model, objective, x, y, 2)), y
+    ).mean()
+    start = inner_loss(
+        objective,
+        z_clean,
+        logits(
+            model,
+            np.clip(x + 0.001 * np.random.default_rng(3).standard_normal(x.shape), 0, 1).astype(
+                "float32"
+            ),
+        ),
+        y,
+    ).mean()
+    assert (
+        reached > 10 * max(start, 1e-6)
+        if isinstance(objective, objectives.TRADES)
         else reached > start
+    )
     assert reached >= 0.95 * reference
 
 
@@ -137,16 +160,23 @@ def hand_loss(objective, z_clean, z_adv, y):
     pairing = np.sum((z_clean - z_adv) ** 2, axis=1)
     if isinstance(objective, objectives.AALP):
         pairing = pairing * p_clean[np.arange(len(y)), y]
-    return (0.5 * cross_entropy(z_clean, y).mean() + 0.5 * cross_entropy(z_adv, y).mean()
-            + objective.weight * pairing.mean())
+    return (
+        0.5 * cross_entropy(z_clean, y).mean()
+        + 0.5 * cross_entropy(z_adv, y).mean()
+        + objective.weight * pairing.mean()
+    )
 
 
-@pytest.mark.parametrize("objective_class", [objectives.Standard, *ADVERSARIAL],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "objective_class", [objectives.Standard, *ADVERSARIAL], ids=lambda c: c.__name__
+)
 def test_one_training_steps_loss_equals_a_hand_computation(objective_class):
     objective, model = objective_class(), tiny_cnn()
-    attack = (attacks.PGD(eps=EPS, step_size=STEP, steps=3, seed=1)
-              if objective.needs_adversarial else None)
+    attack = (
+        attacks.PGD(eps=EPS, step_size=STEP, steps=3, seed=1)
+        if objective.needs_adversarial
+        else None
+    )
     robust = adversarial(model, objective, attack)
     robust.compile(optimizer=keras.optimizers.SGD(0.0))  # the weights stay as they are
     x, y = batch()
@@ -155,7 +185,8 @@ def test_one_training_steps_loss_equals_a_hand_computation(objective_class):
     x_adv = x
     if attack is not None:  # replay the step's random start to get its adversarial examples
         robust.attack.seed_generator.state.assign(seed_state)
-        x_adv = numpy_of(robust.generate(ops.convert_to_tensor(x),
-                                         ops.convert_to_tensor(y.astype("int32")))[0])
+        x_adv = numpy_of(
+            robust.generate(ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32")))[0]
+        )
     expected = hand_loss(objective, logits(model, x), logits(model, x_adv), y)
     assert history["loss"][0] == pytest.approx(expected, rel=1e-4)

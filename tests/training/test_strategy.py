@@ -21,14 +21,17 @@ def tf_config(workers, chief=0):
     return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}})
 
 
-@pytest.mark.parametrize("config, gpus, expected", [
-    ("", 0, "default"),
-    ("", 1, "default"),
-    ("", 4, "mirrored"),
-    (tf_config(1), 4, "mirrored"),  # one worker is one host: its GPUs decide
-    (tf_config(2), 0, "multi_worker"),
-    (tf_config(1, chief=1), 0, "multi_worker"),  # a chief trains too
-])
+@pytest.mark.parametrize(
+    "config, gpus, expected",
+    [
+        ("", 0, "default"),
+        ("", 1, "default"),
+        ("", 4, "mirrored"),
+        (tf_config(1), 4, "mirrored"),  # one worker is one host: its GPUs decide
+        (tf_config(2), 0, "multi_worker"),
+        (tf_config(1, chief=1), 0, "multi_worker"),  # a chief trains too
+    ],
+)
 def test_auto_follows_tf_config_then_gpus(config, gpus, expected):
     assert resolve_strategy_name("auto", tf_config=config, num_gpus=gpus) == expected
 

@@ -22,14 +22,16 @@ EPS, EPOCHS, BATCH = 0.1, 5, 50
 
 def cnn():
     keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(8, 5, strides=2, padding="same", activation="relu"),
-        keras.layers.Conv2D(16, 5, strides=2, padding="same", activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(32, activation="relu"),
-        keras.layers.Dense(10),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 5, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2D(16, 5, strides=2, padding="same", activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +68,10 @@ def pgd(start=True):
 
 CASES = {
     "pgd_at": (objectives.PGDAT, lambda: pgd()),
-    "fast_at": (objectives.PGDAT,
-                lambda: attacks.FGSM(EPS, random_start=True, step_size=1.25 * EPS, seed=1)),
+    "fast_at": (
+        objectives.PGDAT,
+        lambda: attacks.FGSM(EPS, random_start=True, step_size=1.25 * EPS, seed=1),
+    ),
     "trades": (objectives.TRADES, lambda: pgd("normal")),
     "mart": (objectives.MART, lambda: pgd("normal")),
     "alp": (objectives.ALP, lambda: pgd()),
@@ -81,8 +85,7 @@ def test_adversarial_training_is_more_robust_than_standard(name, sample, standar
     model, robust = train(objective_class(), make_attack(), sample)
     robust_accuracy = pgd_accuracy(model, sample)
     print(f"{name}: PGD-10 accuracy {robust_accuracy:.3f}, Standard {standard_pgd_accuracy:.3f}")
-    assert robust_accuracy > standard_pgd_accuracy + 0.15, (robust_accuracy,
-                                                           standard_pgd_accuracy)
+    assert robust_accuracy > standard_pgd_accuracy + 0.15, (robust_accuracy, standard_pgd_accuracy)
     if name == "trades":
         # The KL term under TRADES's own training attack exceeds its value at the start.
         (x, y), _ = sample

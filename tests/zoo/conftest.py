@@ -19,8 +19,9 @@ def zoo_root(tmp_path_factory, request):
     keras.utils.set_random_seed(0)
     model = architectures.get("lenet", num_classes=10, input_shape=(28, 28, 1))
     x, y = data.load_numpy("mnist", "test", data.SAMPLE_DIR, n=20)
-    summary = evaluation.evaluate(model, (x, y), attacks=["pgd"], eps=0.3, n=20,
-                                  model_name=recipe.name, dataset_name="mnist")
+    summary = evaluation.evaluate(
+        model, (x, y), attacks=["pgd"], eps=0.3, n=20, model_name=recipe.name, dataset_name="mnist"
+    )
     run.save_model(model, root / recipe.name / "model.keras")
     run.write_entry(root / recipe.name, recipe, summary, "tfrobust train ...")
     return root

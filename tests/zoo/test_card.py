@@ -24,7 +24,8 @@ NAME = "mnist/lenet-pgd_at"
 def _card(request, overrides, command):
     recipe = load_recipe(request.config.rootpath / RECIPE, scale="cpu", overrides=overrides)
     summary = EvalSummary.from_dict(
-        json.loads((models_dir() / "mnist/lenet-pgd_at/eval.json").read_text()))
+        json.loads((models_dir() / "mnist/lenet-pgd_at/eval.json").read_text())
+    )
     return model_card(resolved(recipe), summary, command)
 
 
@@ -32,8 +33,15 @@ def test_card_has_the_hub_sections_and_metadata(request):
     card = _card(request, [], f"tfrobust train {RECIPE} --scale cpu")
     assert card.startswith("---\nlibrary_name: keras\n")
     assert "datasets:\n- mnist" in card and "pipeline_tag: image-classification" in card
-    for section in ["Model details", "Intended use", "Training data", "Training procedure",
-                    "Evaluation", "Limitations", "How to reproduce"]:
+    for section in [
+        "Model details",
+        "Intended use",
+        "Training data",
+        "Training procedure",
+        "Evaluation",
+        "Limitations",
+        "How to reproduce",
+    ]:
         assert f"\n## {section}\n" in card, section
     eps = find_entries()[NAME].eps
     assert f"eps = {eps_text(eps)} in the [0, 1] pixel scale" in card
@@ -43,8 +51,9 @@ def test_card_states_the_epochs_that_ran(request):
     command = f"tfrobust train {RECIPE} --scale cpu --set training.epochs=1"
     card = _card(request, ["training.epochs=1"], command)
     assert "- 1 epoch of adam" in card
-    assert ("Recipe notes, written for the recipe without this run's "
-            "--set training.epochs=1") in card
+    assert (
+        "Recipe notes, written for the recipe without this run's --set training.epochs=1"
+    ) in card
     assert "Recipe notes" not in _card(request, [], f"tfrobust train {RECIPE} --scale cpu")
 
 
@@ -79,8 +88,10 @@ def test_zoo_cards_rewrites_an_old_card_keeping_its_command(zoo_copy, capsys):
     assert cli.main(["zoo", "--models-dir", str(zoo_copy), "cards"]) == 0
     new = card.read_text()
     assert "\n## Intended use\n" in new and "## Caveats" not in new
-    assert ("## How to reproduce\n\n```bash\ntfrobust train recipes/pgd_at_mnist_lenet.yaml "
-            "--scale cpu --set training.epochs=1\n```") in new
+    assert (
+        "## How to reproduce\n\n```bash\ntfrobust train recipes/pgd_at_mnist_lenet.yaml "
+        "--scale cpu --set training.epochs=1\n```"
+    ) in new
 
 
 def test_a_card_without_a_command_says_it_was_not_recorded(zoo_copy):
@@ -94,6 +105,9 @@ def test_a_card_without_a_command_says_it_was_not_recorded(zoo_copy):
 
 
 def test_the_zoo_cards_are_what_zoo_cards_writes():
-    stale = [name for name, entry in find_entries(models_dir()).items()
-             if (entry.path / "MODEL_CARD.md").read_text() != entry_card(entry.path)]
+    stale = [
+        name
+        for name, entry in find_entries(models_dir()).items()
+        if (entry.path / "MODEL_CARD.md").read_text() != entry_card(entry.path)
+    ]
     assert stale == [], "run `tfrobust zoo cards`"

@@ -37,15 +37,29 @@ def test_published_accuracies_are_reproduced_on_the_first_100_points(name, share
         pytest.skip(f"{name}: its eval.json does not say which points it was measured on")
     assert source.order == (recorded or "canonical"), "the entry was measured in another order"
     summary = evaluation.evaluate(
-        zoo.load_model(name), (images[:N].astype("float32") / 255.0, labels[:N]),
-        attacks=list(protocol["attacks"]), eps=published["threat_model"]["eps"],
-        norm=published["threat_model"]["norm"], seed=published["seed"],
-        attack_kwargs=protocol.get("attack_kwargs"), batch_size=protocol.get("batch_size", 250))
-    ours = {"clean": summary.clean_accuracy, "worst case": summary.robust_accuracy,
-            **{a.name: a.robust_accuracy for a in summary.attacks}}
-    theirs = {"clean": published["clean_accuracy"], "worst case": published["robust_accuracy"],
-              **{a["name"]: a["robust_accuracy"] for a in published["attacks"]}}
-    moved = {k: (round(ours[k], 3), theirs[k]) for k in theirs
-             if k in ours and abs(ours[k] - theirs[k]) > tolerance(theirs[k])}
+        zoo.load_model(name),
+        (images[:N].astype("float32") / 255.0, labels[:N]),
+        attacks=list(protocol["attacks"]),
+        eps=published["threat_model"]["eps"],
+        norm=published["threat_model"]["norm"],
+        seed=published["seed"],
+        attack_kwargs=protocol.get("attack_kwargs"),
+        batch_size=protocol.get("batch_size", 250),
+    )
+    ours = {
+        "clean": summary.clean_accuracy,
+        "worst case": summary.robust_accuracy,
+        **{a.name: a.robust_accuracy for a in summary.attacks},
+    }
+    theirs = {
+        "clean": published["clean_accuracy"],
+        "worst case": published["robust_accuracy"],
+        **{a["name"]: a["robust_accuracy"] for a in published["attacks"]},
+    }
+    moved = {
+        k: (round(ours[k], 3), theirs[k])
+        for k in theirs
+        if k in ours and abs(ours[k] - theirs[k]) > tolerance(theirs[k])
+    }
     assert not moved, f"{name}: (first {N} points, published) beyond the sampling error: {moved}"
     assert np.isclose(summary.n, N)

@@ -10,10 +10,17 @@ from tfrobust.zoo.reproduction import write_reproduction
 
 
 def _zoo(tmp_path, threat_model):
-    shutil.copytree(models_dir() / "mnist" / "lenet-standard", tmp_path / "mnist" / "lenet-standard")
-    table = {"id": "t", "title": "T", "threat_model": threat_model,
-             "claim": {"text": "c", "metric": "pgd", "tolerance": 0.015},
-             "columns": ["clean", "pgd"], "rows": ["mnist/lenet-standard", "mnist/lenet-x"]}
+    shutil.copytree(
+        models_dir() / "mnist" / "lenet-standard", tmp_path / "mnist" / "lenet-standard"
+    )
+    table = {
+        "id": "t",
+        "title": "T",
+        "threat_model": threat_model,
+        "claim": {"text": "c", "metric": "pgd", "tolerance": 0.015},
+        "columns": ["clean", "pgd"],
+        "rows": ["mnist/lenet-standard", "mnist/lenet-x"],
+    }
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
     return json.loads((tmp_path / "mnist" / "lenet-standard" / "eval.json").read_text())
 
@@ -41,10 +48,18 @@ def test_an_entry_under_another_threat_model_is_not_compared(tmp_path):
 def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
     shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
-    table = {"id": "t", "title": "T", "threat_model": {"norm": "linf", "eps": 0.3},
-             "claim": {"text": "c", "metric": "pgd",
-                       "beats": [["mnist/lenet-standard", "mnist/lenet-pgd_at"]]},
-             "columns": ["pgd"], "rows": ["mnist/lenet-standard", "mnist/lenet-pgd_at"]}
+    table = {
+        "id": "t",
+        "title": "T",
+        "threat_model": {"norm": "linf", "eps": 0.3},
+        "claim": {
+            "text": "c",
+            "metric": "pgd",
+            "beats": [["mnist/lenet-standard", "mnist/lenet-pgd_at"]],
+        },
+        "columns": ["pgd"],
+        "rows": ["mnist/lenet-standard", "mnist/lenet-pgd_at"],
+    }
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
     assert "mnist/lenet-standard does NOT beat mnist/lenet-pgd_at by pgd:" in text

@@ -17,8 +17,16 @@ from tfrobust.zoo.entry import models_dir
 from tfrobust.zoo.eps_text import eps_text
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 # Appended to a copy of index.html: sorts by AutoAttack, then follows every link and image of
 # every page on the site and writes what it found into <pre id="result">.
@@ -72,14 +80,20 @@ CHECK = """
 def chromium():
     found = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
     if found is None:
-        pytest.skip("no headless Chromium (apt-get install chromium): the leaderboard site "
-                    "is not checked in a browser")
+        pytest.skip(
+            "no headless Chromium (apt-get install chromium): the leaderboard site "
+            "is not checked in a browser"
+        )
     return found
 
 
 def browse(chromium, tmp_path, *args):
-    return subprocess.run([chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -141,36 +155,48 @@ def test_leaderboard_rows_hold_each_entrys_eval_json_best_first(site):
             cell = dict(zip(columns, row))
             listed.append(cell["model"][0])
             summary = json.loads((entries[cell["model"][0]].path / "eval.json").read_text())
-            expected = {"clean": summary["clean_accuracy"],
-                        "worst case": summary["robust_accuracy"],
-                        **{a["name"]: a["robust_accuracy"] for a in summary["attacks"]}}
+            expected = {
+                "clean": summary["clean_accuracy"],
+                "worst case": summary["robust_accuracy"],
+                **{a["name"]: a["robust_accuracy"] for a in summary["attacks"]},
+            }
             for column, value in expected.items():
                 assert float(cell[column][1]) == pytest.approx(100 * value), (column, row)
             assert cell["n"][0] == str(summary["n"])
             failed = [c["name"] for c in summary["sanity"] if not c["passed"]]
             assert cell["sanity checks"][0] == (
-                "failed: " + ", ".join(failed) if failed
-                else "{0}/{0} passed".format(len(summary["sanity"])))
+                "failed: " + ", ".join(failed)
+                if failed
+                else "{0}/{0} passed".format(len(summary["sanity"]))
+            )
     assert sorted(listed) == sorted(entries)
 
 
 def test_a_model_page_shows_its_card_and_its_plot(site):
     page = (site / "mnist--lenet-pgd_at.html").read_text()
-    for section in ["Model details", "Intended use", "Training data", "Evaluation", "Limitations",
-                    "How to reproduce"]:
+    for section in [
+        "Model details",
+        "Intended use",
+        "Training data",
+        "Evaluation",
+        "Limitations",
+        "How to reproduce",
+    ]:
         assert f"<h2>{section}</h2>" in page, section
     assert "library_name" not in page  # the hub's metadata header is not shown
     assert "<img class='plot' src='mnist--lenet-pgd_at.png'" in page
     assert (site / "mnist--lenet-pgd_at.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_site_sorts_by_autoattack_and_every_link_and_image_resolves(chromium, site, tmp_path,
-                                                                   local_server):
+def test_site_sorts_by_autoattack_and_every_link_and_image_resolves(
+    chromium, site, tmp_path, local_server
+):
     check = site / "check.html"
     check.write_text((site / "index.html").read_text().replace("</body>", CHECK + "</body>"))
     with local_server(site) as url:
-        result = browse(chromium, tmp_path, "--virtual-time-budget=20000", "--dump-dom",
-                        f"{url}/check.html")
+        result = browse(
+            chromium, tmp_path, "--virtual-time-budget=20000", "--dump-dom", f"{url}/check.html"
+        )
     check.unlink()
     found = re.search(r'<pre id="result">(.*?)</pre>', result.stdout, re.DOTALL)
     assert found, result.stderr[-2000:]
@@ -187,6 +213,11 @@ def test_site_sorts_by_autoattack_and_every_link_and_image_resolves(chromium, si
 def test_screenshot(chromium, site, tmp_path, local_server):
     shot = tmp_path / "leaderboard.png"
     with local_server(site) as url:
-        browse(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1200,800",
-               f"{url}/index.html")
+        browse(
+            chromium,
+            tmp_path,
+            f"--screenshot={shot}",
+            "--window-size=1200,800",
+            f"{url}/index.html",
+        )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -66,8 +66,9 @@ def test_remote_weights_download_once_into_the_cache(zoo_root, http_server, tmp_
     served, url = http_server
     shutil.copy(zoo_root / NAME / "model.keras", served / "lenet.keras")
     monkeypatch.setenv("TFROBUST_CACHE_DIR", str(tmp_path / "cache"))
-    root = _remote_entry(zoo_root, tmp_path, f"{url}/lenet.keras",
-                         sha256(zoo_root / NAME / "model.keras"))
+    root = _remote_entry(
+        zoo_root, tmp_path, f"{url}/lenet.keras", sha256(zoo_root / NAME / "model.keras")
+    )
     model = zoo.load_model(NAME, root=root)
     assert model.name
     cached = list((tmp_path / "cache" / "models").rglob("*.keras"))

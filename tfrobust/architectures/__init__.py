@@ -21,10 +21,24 @@ from tfrobust.architectures.defenses import denoising_insert
 from tfrobust.architectures.defenses import fsr_insert
 from tfrobust.architectures.insertion import Stages
 from tfrobust.architectures.normalization import Normalize
-from tfrobust.architectures.registry import block_names, get, insertion_points, list_names
+from tfrobust.architectures.registry import block_names
+from tfrobust.architectures.registry import get
+from tfrobust.architectures.registry import insertion_points
+from tfrobust.architectures.registry import list_names
 from tfrobust.architectures.registry import stage_names
 from tfrobust.architectures.shortcut import ZeroPadShortcut
 
-__all__ = ["Normalize", "Stages", "ZeroPadShortcut", "block_names", "cas_insert", "cifs_insert",
-           "denoising_insert", "fsr_insert", "get", "insertion_points", "list_names",
-           "stage_names"]
+__all__ = [
+    "Normalize",
+    "Stages",
+    "ZeroPadShortcut",
+    "block_names",
+    "cas_insert",
+    "cifs_insert",
+    "denoising_insert",
+    "fsr_insert",
+    "get",
+    "insertion_points",
+    "list_names",
+    "stage_names",
+]

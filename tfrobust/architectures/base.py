@@ -9,7 +9,8 @@ A builder reads as `begin(...)`, the network body tagging its stages, then
 import keras
 
 from tfrobust.architectures.insertion import Stages
-from tfrobust.architectures.normalization import Normalize, resolve_stats
+from tfrobust.architectures.normalization import Normalize
+from tfrobust.architectures.normalization import resolve_stats
 from tfrobust.argument_validation import check_int
 from tfrobust.argument_validation import check_number
 
@@ -23,8 +24,10 @@ def check_args(num_classes, input_shape, width):
     """Reject bad builder arguments early; return `input_shape` as a tuple."""
     check_int("num_classes", num_classes)
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
-        raise ValueError("`input_shape` must be (height, width, channels). "
-                         f"Received: input_shape={input_shape!r}")
+        raise ValueError(
+            "`input_shape` must be (height, width, channels). "
+            f"Received: input_shape={input_shape!r}"
+        )
     check_number("width", width, minimum=0, exclusive_minimum=True)
     return tuple(check_int(f"input_shape[{i}]", d) for i, d in enumerate(input_shape))
 
@@ -61,23 +64,32 @@ def projection(x, filters, name, strides=1):
     aborted training of narrow (width < 0.25) ResNets on 64x64 images here.
     """
     if strides != 1:
-        x = keras.layers.MaxPooling2D(1, strides=strides, padding="same",
-                                      name=f"{name}_subsample")(x)
+        x = keras.layers.MaxPooling2D(1, strides=strides, padding="same", name=f"{name}_subsample")(
+            x
+        )
     return conv(filters, 1, name)(x)
 
 
 def batch_norm(name):
-    return keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name
-    )
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
 def relu(name):
     return keras.layers.ReLU(name=name)
 
 
-def begin(arch, stage_names, num_classes, input_shape, width, insert, mean, std,
-          rgb_default="cifar10", block_names=()):
+def begin(
+    arch,
+    stage_names,
+    num_classes,
+    input_shape,
+    width,
+    insert,
+    mean,
+    std,
+    rgb_default="cifar10",
+    block_names=(),
+):
     """Check arguments; return `(inputs, normalised_inputs, stages)`.
 
     `block_names`: the block points the builder offers with `stages.block`.

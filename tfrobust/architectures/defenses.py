@@ -23,8 +23,9 @@ def residual_stages(arch):
 def check_stages(stages):
     """`stages` as a tuple after rejecting strings, empty and repeated names."""
     if isinstance(stages, str) or not stages or not all(isinstance(s, str) for s in stages):
-        raise ValueError("`stages` must be a non-empty sequence of stage names. "
-                         f"Received: stages={stages!r}")
+        raise ValueError(
+            f"`stages` must be a non-empty sequence of stage names. Received: stages={stages!r}"
+        )
     if len(set(stages)) != len(stages):
         raise ValueError(f"`stages` has duplicates. Received: stages={stages!r}")
     return tuple(stages)
@@ -40,8 +41,10 @@ def counted_insert(cls, arch, num_classes, stages, kwargs):
     stages = residual_stages(arch)[-1:] if stages is None else check_stages(stages)
     helper = f"{cls.__name__.lower()}_insert"
     if "num_layers" in kwargs:
-        raise ValueError(f"`{helper}` sets `num_layers` to len(stages). "
-                         f"Received: num_layers={kwargs['num_layers']!r}")
+        raise ValueError(
+            f"`{helper}` sets `num_layers` to len(stages). "
+            f"Received: num_layers={kwargs['num_layers']!r}"
+        )
     cls(8, num_classes, **kwargs)  # reject bad arguments now, not at build
 
     def factory(name, channels):

@@ -43,8 +43,7 @@ def check_insert(arch, stage_names, insert, block_names=()):
     insert = {} if insert is None else insert
     if not isinstance(insert, dict):
         raise TypeError(
-            "`insert` must be a dict {stage_name: factory}. "
-            f"Received: insert={insert!r}"
+            f"`insert` must be a dict {{stage_name: factory}}. Received: insert={insert!r}"
         )
     unknown = [key for key in insert if key not in stage_names and key not in block_names]
     if unknown:
@@ -81,9 +80,7 @@ class Stages:
 
     def __init__(self, arch, names, insert=None, blocks=()):
         if not names or names[-1] != FEATURES:
-            raise ValueError(
-                f"Stage names must end in {FEATURES!r}. Received: names={names!r}"
-            )
+            raise ValueError(f"Stage names must end in {FEATURES!r}. Received: names={names!r}")
         self.arch = arch
         self.names = tuple(names)
         self.blocks = tuple(blocks)
@@ -126,7 +123,7 @@ class Stages:
         """Fail if a builder forgot to tag a declared stage or offer a declared block point."""
         if self._seen != len(self.names):
             raise RuntimeError(
-                f"{self.arch!r} tagged only {list(self.names[:self._seen])} "
+                f"{self.arch!r} tagged only {list(self.names[: self._seen])} "
                 f"of its stages {list(self.names)}."
             )
         missing = [b for b in self.blocks if b not in self._blocks_seen]

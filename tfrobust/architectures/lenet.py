@@ -14,8 +14,7 @@ from tfrobust.architectures import base
 STAGES = ("stage1", "stage2", "features")
 
 
-def lenet(num_classes=10, input_shape=(28, 28, 1), width=1.0, insert=None,
-          mean=None, std=None):
+def lenet(num_classes=10, input_shape=(28, 28, 1), width=1.0, insert=None, mean=None, std=None):
     """LeNet-5 returning logits.
 
     Args:
@@ -25,13 +24,16 @@ def lenet(num_classes=10, input_shape=(28, 28, 1), width=1.0, insert=None,
         insert: `{stage: factory}`, stages `STAGES`; see `insertion.py`.
         mean, std: input normalisation, default by channel count.
     """
-    inputs, x, stages = base.begin("lenet", STAGES, num_classes, input_shape,
-                                   width, insert, mean, std)
-    x = keras.layers.Conv2D(base.scaled(6, width), 5, padding="same",
-                            activation="relu", name="conv1")(x)
+    inputs, x, stages = base.begin(
+        "lenet", STAGES, num_classes, input_shape, width, insert, mean, std
+    )
+    x = keras.layers.Conv2D(
+        base.scaled(6, width), 5, padding="same", activation="relu", name="conv1"
+    )(x)
     x = stages(keras.layers.MaxPooling2D(2, name="pool1")(x), "stage1")
-    x = keras.layers.Conv2D(base.scaled(16, width), 5, padding="valid",
-                            activation="relu", name="conv2")(x)
+    x = keras.layers.Conv2D(
+        base.scaled(16, width), 5, padding="valid", activation="relu", name="conv2"
+    )(x)
     x = stages(keras.layers.MaxPooling2D(2, name="pool2")(x), "stage2")
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(base.scaled(120, width), activation="relu", name="fc1")(x)

@@ -12,8 +12,7 @@ from tfrobust.architectures import base
 STAGES = ("stage1", "stage2", "features")
 
 
-def mnist_cnn(num_classes=10, input_shape=(28, 28, 1), width=1.0, insert=None,
-              mean=None, std=None):
+def mnist_cnn(num_classes=10, input_shape=(28, 28, 1), width=1.0, insert=None, mean=None, std=None):
     """Madry et al.'s MNIST CNN returning logits.
 
     Args:
@@ -24,13 +23,16 @@ def mnist_cnn(num_classes=10, input_shape=(28, 28, 1), width=1.0, insert=None,
         mean, std: input normalisation, default by channel count (pass
             `mean=0, std=1` for the challenge's raw-pixel model).
     """
-    inputs, x, stages = base.begin("mnist_cnn", STAGES, num_classes, input_shape,
-                                   width, insert, mean, std)
-    x = keras.layers.Conv2D(base.scaled(32, width), 5, padding="same",
-                            activation="relu", name="conv1")(x)
+    inputs, x, stages = base.begin(
+        "mnist_cnn", STAGES, num_classes, input_shape, width, insert, mean, std
+    )
+    x = keras.layers.Conv2D(
+        base.scaled(32, width), 5, padding="same", activation="relu", name="conv1"
+    )(x)
     x = stages(keras.layers.MaxPooling2D(2, padding="same", name="pool1")(x), "stage1")
-    x = keras.layers.Conv2D(base.scaled(64, width), 5, padding="same",
-                            activation="relu", name="conv2")(x)
+    x = keras.layers.Conv2D(
+        base.scaled(64, width), 5, padding="same", activation="relu", name="conv2"
+    )(x)
     x = stages(keras.layers.MaxPooling2D(2, padding="same", name="pool2")(x), "stage2")
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(base.scaled(1024, width), activation="relu", name="fc1")(x)

@@ -26,8 +26,9 @@ def _as_floats(value, channels, arg, **limits):
     if len(values) == 1:
         values = values * channels
     if len(values) != channels:
-        raise ValueError(f"`{arg}` must be one number or one per channel ({channels}). "
-                         f"Received: {arg}={value!r}")
+        raise ValueError(
+            f"`{arg}` must be one number or one per channel ({channels}). Received: {arg}={value!r}"
+        )
     return [check_number(arg, v, **limits) for v in values]
 
 
@@ -51,8 +52,10 @@ def resolve_stats(mean, std, channels, rgb_default="cifar10"):
                 f"`mean` and `std` (or mean=0, std=1). Received: channels={channels}"
             )
         mean, std = STATS[defaults[channels]]
-    return (_as_floats(mean, channels, "mean"),
-            _as_floats(std, channels, "std", minimum=0, exclusive_minimum=True))
+    return (
+        _as_floats(mean, channels, "mean"),
+        _as_floats(std, channels, "std", minimum=0, exclusive_minimum=True),
+    )
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")

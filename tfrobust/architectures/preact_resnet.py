@@ -24,8 +24,9 @@ def preact_block(x, filters, strides, name):
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-def preact_resnet18(num_classes=10, input_shape=(32, 32, 3), width=1.0,
-                    insert=None, mean=None, std=None):
+def preact_resnet18(
+    num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None
+):
     """PreAct ResNet-18 returning logits.
 
     Args:
@@ -37,14 +38,12 @@ def preact_resnet18(num_classes=10, input_shape=(32, 32, 3), width=1.0,
         mean, std: input normalisation, default by channel count.
     """
     arch = "preact_resnet18"
-    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
-                                   insert, mean, std)
+    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width, insert, mean, std)
     x = stages(base.conv(base.scaled(64, width), 3, "stem_conv")(x), "stem")
     for i, filters in enumerate((64, 128, 256, 512), start=1):
         for j in range(2):
             strides = 2 if i > 1 and j == 0 else 1
-            x = preact_block(x, base.scaled(filters, width), strides,
-                             f"stage{i}_block{j + 1}")
+            x = preact_block(x, base.scaled(filters, width), strides, f"stage{i}_block{j + 1}")
         x = stages(x, f"stage{i}")
     x = base.relu("final_relu")(base.batch_norm("final_bn")(x))
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)

@@ -7,17 +7,15 @@ description) in `ARCHITECTURES`, so `list_names()`, `stage_names(name)` and
 
 import dataclasses
 
-from tfrobust.architectures import (
-    lenet,
-    mnist_cnn,
-    preact_resnet,
-    resnet9,
-    resnet_cifar,
-    resnet_imagenet,
-    resnet_small,
-    vgg,
-    wide_resnet,
-)
+from tfrobust.architectures import lenet
+from tfrobust.architectures import mnist_cnn
+from tfrobust.architectures import preact_resnet
+from tfrobust.architectures import resnet9
+from tfrobust.architectures import resnet_cifar
+from tfrobust.architectures import resnet_imagenet
+from tfrobust.architectures import resnet_small
+from tfrobust.architectures import vgg
+from tfrobust.architectures import wide_resnet
 from tfrobust.registry import Registry
 
 
@@ -56,8 +54,10 @@ _TABLE = (
 
 ARCHITECTURES = Registry("architecture")
 for _name, _module, _shape, _classes, _description, _blocks in _TABLE:
-    ARCHITECTURES.register(_name, Entry(getattr(_module, _name), _module.STAGES, _shape,
-                                        _classes, _description, _blocks))
+    ARCHITECTURES.register(
+        _name,
+        Entry(getattr(_module, _name), _module.STAGES, _shape, _classes, _description, _blocks),
+    )
 
 
 def list_names():
@@ -81,8 +81,7 @@ def insertion_points(name):
     return spec.stages + spec.blocks
 
 
-def get(name, num_classes=None, input_shape=None, width=1.0, insert=None,
-        mean=None, std=None):
+def get(name, num_classes=None, input_shape=None, width=1.0, insert=None, mean=None, std=None):
     """Build architecture `name` as a functional Keras model returning logits.
 
     Args:

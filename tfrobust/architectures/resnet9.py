@@ -27,8 +27,7 @@ def _residual(x, name):
     return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
-def resnet9(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-            mean=None, std=None):
+def resnet9(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """DAWNBench ResNet-9 returning logits.
 
     Args:
@@ -38,8 +37,9 @@ def resnet9(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
         insert: `{stage: factory}`, stages `STAGES`; see `insertion.py`.
         mean, std: input normalisation, default by channel count.
     """
-    inputs, x, stages = base.begin("resnet9", STAGES, num_classes, input_shape,
-                                   width, insert, mean, std)
+    inputs, x, stages = base.begin(
+        "resnet9", STAGES, num_classes, input_shape, width, insert, mean, std
+    )
     x = stages(_conv_bn(x, base.scaled(64, width), "stem"), "stem")
     for i, filters in enumerate((128, 256, 512), start=1):
         x = _conv_bn(x, base.scaled(filters, width), f"stage{i}")

@@ -15,8 +15,9 @@ BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3)}
 
 def block_names(arch):
     """Block points `"stage<i>_block<j>"`: each block's output, after its sum and ReLU."""
-    return tuple(f"stage{i}_block{j}" for i, n in enumerate(BLOCKS[arch], start=1)
-                 for j in range(1, n + 1))
+    return tuple(
+        f"stage{i}_block{j}" for i, n in enumerate(BLOCKS[arch], start=1) for j in range(1, n + 1)
+    )
 
 
 def basic_block(x, filters, strides, name, shortcut="projection"):
@@ -38,8 +39,17 @@ def basic_block(x, filters, strides, name, shortcut="projection"):
 
 def _resnet(arch, num_classes, input_shape, width, insert, mean, std):
     blocks = BLOCKS[arch]
-    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
-                                   insert, mean, std, block_names=block_names(arch))
+    inputs, x, stages = base.begin(
+        arch,
+        STAGES,
+        num_classes,
+        input_shape,
+        width,
+        insert,
+        mean,
+        std,
+        block_names=block_names(arch),
+    )
     x = base.conv(base.scaled(64, width), 3, "stem_conv")(x)
     x = base.relu("stem_relu")(base.batch_norm("stem_bn")(x))
     x = stages(x, "stem")
@@ -53,8 +63,7 @@ def _resnet(arch, num_classes, input_shape, width, insert, mean, std):
     return base.finish(arch, inputs, x, num_classes, stages)
 
 
-def resnet18(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def resnet18(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """CIFAR ResNet-18 returning logits.
 
     Args:
@@ -68,7 +77,6 @@ def resnet18(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
     return _resnet("resnet18", num_classes, input_shape, width, insert, mean, std)
 
 
-def resnet34(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def resnet34(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """CIFAR ResNet-34 returning logits; arguments as `resnet18`."""
     return _resnet("resnet34", num_classes, input_shape, width, insert, mean, std)

@@ -33,8 +33,9 @@ def bottleneck_block(x, filters, strides, name, expansion=4):
     return base.relu(f"{name}_out")(y)
 
 
-def imagenet_resnet(depth, num_classes=1000, input_shape=(224, 224, 3), width=1.0,
-                    insert=None, mean=None, std=None):
+def imagenet_resnet(
+    depth, num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None, mean=None, std=None
+):
     """ImageNet ResNet-`depth` (50, 101 or 152) returning logits.
 
     Args:
@@ -48,8 +49,9 @@ def imagenet_resnet(depth, num_classes=1000, input_shape=(224, 224, 3), width=1.
     """
     check_choice("depth", depth, sorted(BLOCKS))
     arch = f"resnet{depth}"
-    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
-                                   insert, mean, std, rgb_default="imagenet")
+    inputs, x, stages = base.begin(
+        arch, STAGES, num_classes, input_shape, width, insert, mean, std, rgb_default="imagenet"
+    )
     x = base.conv(base.scaled(64, width), 7, "stem_conv", strides=2)(x)
     x = base.relu("stem_relu")(base.batch_norm("stem_bn")(x))
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
@@ -57,26 +59,28 @@ def imagenet_resnet(depth, num_classes=1000, input_shape=(224, 224, 3), width=1.
     for i, (n, filters) in enumerate(zip(BLOCKS[depth], (64, 128, 256, 512)), start=1):
         for j in range(n):
             strides = 2 if i > 1 and j == 0 else 1
-            x = bottleneck_block(x, base.scaled(filters, width), strides,
-                                 f"stage{i}_block{j + 1}")
+            x = bottleneck_block(x, base.scaled(filters, width), strides, f"stage{i}_block{j + 1}")
         x = stages(x, f"stage{i}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     return base.finish(arch, inputs, x, num_classes, stages)
 
 
-def resnet50(num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def resnet50(
+    num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None, mean=None, std=None
+):
     """ImageNet ResNet-50 returning logits; arguments as `imagenet_resnet`."""
     return imagenet_resnet(50, num_classes, input_shape, width, insert, mean, std)
 
 
-def resnet101(num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None,
-              mean=None, std=None):
+def resnet101(
+    num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None, mean=None, std=None
+):
     """ImageNet ResNet-101 returning logits; arguments as `imagenet_resnet`."""
     return imagenet_resnet(101, num_classes, input_shape, width, insert, mean, std)
 
 
-def resnet152(num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None,
-              mean=None, std=None):
+def resnet152(
+    num_classes=1000, input_shape=(224, 224, 3), width=1.0, insert=None, mean=None, std=None
+):
     """ImageNet ResNet-152 returning logits; arguments as `imagenet_resnet`."""
     return imagenet_resnet(152, num_classes, input_shape, width, insert, mean, std)

@@ -16,23 +16,26 @@ STAGES = ("stem", "stage1", "stage2", "stage3", "features")
 
 def _resnet(depth, num_classes, input_shape, width, insert, mean, std):
     arch = f"resnet{depth}"
-    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
-                                   insert, mean, std)
+    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width, insert, mean, std)
     n = (depth - 2) // 6
     x = base.conv(base.scaled(16, width), 3, "stem_conv")(x)
     x = stages(base.relu("stem_relu")(base.batch_norm("stem_bn")(x)), "stem")
     for i, filters in enumerate((16, 32, 64), start=1):
         for j in range(n):
             strides = 2 if i > 1 and j == 0 else 1
-            x = basic_block(x, base.scaled(filters, width), strides,
-                            f"stage{i}_block{j + 1}", shortcut="zero_pad")
+            x = basic_block(
+                x,
+                base.scaled(filters, width),
+                strides,
+                f"stage{i}_block{j + 1}",
+                shortcut="zero_pad",
+            )
         x = stages(x, f"stage{i}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     return base.finish(arch, inputs, x, num_classes, stages)
 
 
-def resnet20(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def resnet20(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """CIFAR ResNet-20 returning logits.
 
     Args:
@@ -45,13 +48,11 @@ def resnet20(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
     return _resnet(20, num_classes, input_shape, width, insert, mean, std)
 
 
-def resnet32(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def resnet32(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """CIFAR ResNet-32 returning logits; arguments as `resnet20`."""
     return _resnet(32, num_classes, input_shape, width, insert, mean, std)
 
 
-def resnet56(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def resnet56(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """CIFAR ResNet-56 returning logits; arguments as `resnet20`."""
     return _resnet(56, num_classes, input_shape, width, insert, mean, std)

@@ -16,8 +16,7 @@ STAGES = ("stage1", "stage2", "stage3", "stage4", "stage5", "features")
 CONFIG = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 
 
-def vgg16(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-          mean=None, std=None):
+def vgg16(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """VGG-16-BN returning logits.
 
     Args:
@@ -28,8 +27,9 @@ def vgg16(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
         insert: `{stage: factory}`, stages `STAGES`; see `insertion.py`.
         mean, std: input normalisation, default by channel count.
     """
-    inputs, x, stages = base.begin("vgg16", STAGES, num_classes, input_shape,
-                                   width, insert, mean, std)
+    inputs, x, stages = base.begin(
+        "vgg16", STAGES, num_classes, input_shape, width, insert, mean, std
+    )
     for i, group in enumerate(CONFIG, start=1):
         for j, filters in enumerate(group, start=1):
             name = f"stage{i}_conv{j}"

@@ -19,8 +19,12 @@ def block_names(depth):
     """Block points of WRN-`depth`: `"stage<i>_block<j>_preact"` (the block's pre-activated
     input to its residual branch) and `"stage<i>_block<j>"` (its output, the sum)."""
     n = (depth - 4) // 6
-    return tuple(f"stage{i}_block{j}{suffix}" for i in (1, 2, 3) for j in range(1, n + 1)
-                 for suffix in ("_preact", ""))
+    return tuple(
+        f"stage{i}_block{j}{suffix}"
+        for i in (1, 2, 3)
+        for j in range(1, n + 1)
+        for suffix in ("_preact", "")
+    )
 
 
 def wide_block(x, filters, strides, name, stages=None):
@@ -41,8 +45,16 @@ def wide_block(x, filters, strides, name, stages=None):
     return keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-def wide_resnet(depth, widen_factor, num_classes=10, input_shape=(32, 32, 3),
-                width=1.0, insert=None, mean=None, std=None):
+def wide_resnet(
+    depth,
+    widen_factor,
+    num_classes=10,
+    input_shape=(32, 32, 3),
+    width=1.0,
+    insert=None,
+    mean=None,
+    std=None,
+):
     """WRN-`depth`-`widen_factor` returning logits.
 
     Args:
@@ -60,29 +72,38 @@ def wide_resnet(depth, widen_factor, num_classes=10, input_shape=(32, 32, 3),
         raise ValueError(f"`depth` must be 6n + 4 (28, 34, ...). Received: depth={depth!r}")
     check_int("widen_factor", widen_factor)
     arch = f"wrn{depth}_{widen_factor}"
-    inputs, x, stages = base.begin(arch, STAGES, num_classes, input_shape, width,
-                                   insert, mean, std, block_names=block_names(depth))
+    inputs, x, stages = base.begin(
+        arch,
+        STAGES,
+        num_classes,
+        input_shape,
+        width,
+        insert,
+        mean,
+        std,
+        block_names=block_names(depth),
+    )
     n = (depth - 4) // 6
     x = stages(base.conv(base.scaled(16, width), 3, "stem_conv")(x), "stem")
     for i, filters in enumerate((16, 32, 64), start=1):
         for j in range(n):
             strides = 2 if i > 1 and j == 0 else 1
             name = f"stage{i}_block{j + 1}"
-            x = stages.block(wide_block(x, base.scaled(filters * widen_factor, width),
-                                        strides, name, stages), name)
+            x = stages.block(
+                wide_block(x, base.scaled(filters * widen_factor, width), strides, name, stages),
+                name,
+            )
         x = stages(x, f"stage{i}")
     x = base.relu("final_relu")(base.batch_norm("final_bn")(x))
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     return base.finish(arch, inputs, x, num_classes, stages)
 
 
-def wrn28_10(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def wrn28_10(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """WRN-28-10 returning logits; arguments as `wide_resnet`."""
     return wide_resnet(28, 10, num_classes, input_shape, width, insert, mean, std)
 
 
-def wrn34_10(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None,
-             mean=None, std=None):
+def wrn34_10(num_classes=10, input_shape=(32, 32, 3), width=1.0, insert=None, mean=None, std=None):
     """WRN-34-10 returning logits; arguments as `wide_resnet`."""
     return wide_resnet(34, 10, num_classes, input_shape, width, insert, mean, std)

@@ -38,19 +38,18 @@ Norms: "linf", "l2" and, for APGD, APGD-T, FAB, FAB-T, Square and AutoAttack,
 
 from tfrobust.attacks.apgd import APGD
 from tfrobust.attacks.apgd import APGDT
+from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.base import Attack
+from tfrobust.attacks.ensemble import Ensemble
 from tfrobust.attacks.eot import EOTPGD
+from tfrobust.attacks.fab import FAB
+from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.joint_loss import JointLossPGD
 from tfrobust.attacks.pgd import PGD
-from tfrobust.attacks.random_target import RandomTargetPGD
-from tfrobust.attacks.autoattack import AutoAttack
-from tfrobust.attacks.ensemble import Ensemble
-from tfrobust.attacks.fab import FAB
-from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.protocol import PerturbationBudgetError
+from tfrobust.attacks.random_target import RandomTargetPGD
 from tfrobust.attacks.square import Square
 
-__all__ = ["APGD", "APGDT", "Attack", "EOTPGD", "FGSM", "JointLossPGD", "PGD",
-           "RandomTargetPGD"]
+__all__ = ["APGD", "APGDT", "Attack", "EOTPGD", "FGSM", "JointLossPGD", "PGD", "RandomTargetPGD"]
 __all__ += ["AutoAttack", "Ensemble", "FAB", "FABT", "PerturbationBudgetError", "Square"]

@@ -117,8 +117,9 @@ def _sparsity(delta):
     return ops.sum(ops.cast(ops.not_equal(delta, 0.0), delta.dtype), axis=axes)
 
 
-def apgd_run(forward, x, x_start, loss_fn, success_fn, eps, norm, steps, eot_samples=1,
-             large_eps=False):
+def apgd_run(
+    forward, x, x_start, loss_fn, success_fn, eps, norm, steps, eot_samples=1, large_eps=False
+):
     """One APGD run from `x_start`.
 
     `loss_fn(logits)` gives the per-example loss to ascend and
@@ -131,6 +132,7 @@ def apgd_run(forward, x, x_start, loss_fn, success_fn, eps, norm, steps, eot_sam
     highest-loss point of the last, projected onto its ball; only the last
     stage, at `eps`, counts.
     """
+
     def loss_and_grad(z):
         def total(z):
             logits, loss = expected_loss(forward, z, loss_fn, eot_samples)
@@ -144,8 +146,9 @@ def apgd_run(forward, x, x_start, loss_fn, success_fn, eps, norm, steps, eot_sam
     else:
         for factor, stage_steps in large_eps_schedule(steps):
             x_start = projections.project(x_start, x, factor * eps, norm)
-            s = _apgd_loop(loss_and_grad, x, x_start, factor * eps, norm, stage_steps,
-                           sparsity_from_start=True)
+            s = _apgd_loop(
+                loss_and_grad, x, x_start, factor * eps, norm, stage_steps, sparsity_from_start=True
+            )
             x_start = s["x_best"]
     each = lambda v: selection.per_example(v, x)  # noqa: E731
     return ops.where(each(s["ok"]), s["x_ok"], s["x_best"]), s["loss_best"], s["ok"]
@@ -188,19 +191,28 @@ def _apgd_loop(loss_and_grad, x, x_start, eps, norm, steps, sparsity_from_start)
         topk0 = ops.full((n,), 0.2, dtype=x.dtype)
     step0 = (1.0 if l1 else INITIAL_STEP) * eps
     state = dict(
-        x_adv=x_start, x_prev=x_start, grad=grad0, loss_prev=loss0,
+        x_adv=x_start,
+        x_prev=x_start,
+        grad=grad0,
+        loss_prev=loss0,
         step=ops.full((n,), step0, dtype=x.dtype),
         increases=ops.zeros((n,), dtype=x.dtype),
-        x_best=x_start, grad_best=grad0, loss_best=loss0,
-        x_ok=x_start, ok=ok0,
-        loss_best_at_check=loss0, halved_at_check=ops.ones((n,), dtype="bool"),
-        topk=topk0, sparsity_at_check=sparsity0,
+        x_best=x_start,
+        grad_best=grad0,
+        loss_best=loss0,
+        x_ok=x_start,
+        ok=ok0,
+        loss_best_at_check=loss0,
+        halved_at_check=ops.ones((n,), dtype="bool"),
+        topk=topk0,
+        sparsity_at_check=sparsity0,
     )
 
     def body(i, s):
         if l1:
             x_new = projections.project(
-                s["x_adv"] + each(s["step"]) * sparse_step(s["grad"], s["topk"]), x, eps, norm)
+                s["x_adv"] + each(s["step"]) * sparse_step(s["grad"], s["topk"]), x, eps, norm
+            )
         else:
             # Momentum step: no momentum on the very first step, as in the paper.
             a = ops.cast(ops.where(ops.greater(i, 0), MOMENTUM, 1.0), x.dtype)
@@ -246,11 +258,15 @@ def _apgd_loop(loss_and_grad, x, x_start, eps, norm, steps, sparsity_from_start)
             loss_prev=loss,
             step=step,
             increases=ops.where(at_check, ops.zeros_like(increases), increases),
-            x_best=x_best, grad_best=grad_best, loss_best=loss_best,
-            x_ok=x_ok, ok=ok,
+            x_best=x_best,
+            grad_best=grad_best,
+            loss_best=loss_best,
+            x_ok=x_ok,
+            ok=ok,
             loss_best_at_check=ops.where(at_check, loss_best, s["loss_best_at_check"]),
             halved_at_check=ops.where(at_check, restart, s["halved_at_check"]),
-            topk=topk, sparsity_at_check=sparsity_at_check,
+            topk=topk,
+            sparsity_at_check=sparsity_at_check,
         )
 
     return ops.fori_loop(0, steps, body, state)
@@ -259,11 +275,15 @@ def _apgd_loop(loss_and_grad, x, x_start, eps, norm, steps, sparsity_from_start)
 def _check_large_eps(large_eps, norm, steps):
     """`large_eps` as a bool; it is defined at L1 only, where each stage gets a step."""
     if large_eps and norm != "l1":
-        raise ValueError(f"`large_eps` is L1-APGD's budget schedule; use it with norm='l1'. "
-                         f"Received: large_eps={large_eps!r}, norm={norm!r}")
+        raise ValueError(
+            f"`large_eps` is L1-APGD's budget schedule; use it with norm='l1'. "
+            f"Received: large_eps={large_eps!r}, norm={norm!r}"
+        )
     if large_eps and large_eps_schedule(steps)[-1][1] < 1:
-        raise ValueError("`steps` must leave every stage of the large_eps schedule a step "
-                         f"(3, 5 or more). Received: steps={steps!r}")
+        raise ValueError(
+            "`steps` must leave every stage of the large_eps schedule a step "
+            f"(3, 5 or more). Received: steps={steps!r}"
+        )
     return bool(large_eps)
 
 
@@ -299,8 +319,19 @@ class APGD(Attack):
 
     norms = NORMS
 
-    def __init__(self, eps=8 / 255, norm="linf", steps=100, restarts=1, loss="ce",
-                 targeted=False, seed=None, eot_samples=1, large_eps=False, **kwargs):
+    def __init__(
+        self,
+        eps=8 / 255,
+        norm="linf",
+        steps=100,
+        restarts=1,
+        loss="ce",
+        targeted=False,
+        seed=None,
+        eot_samples=1,
+        large_eps=False,
+        **kwargs,
+    ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.eot_samples = check_int("eot_samples", eot_samples)
         self.steps = check_int("steps", steps)
@@ -311,23 +342,39 @@ class APGD(Attack):
         self.targeted = bool(targeted)
 
     def perturb(self, forward, x, y):
-        starts = ops.stack([apgd_start(x, self.eps, self.norm, self.seed_generator,
-                                       self.large_eps) for _ in range(self.restarts)])
+        starts = ops.stack(
+            [
+                apgd_start(x, self.eps, self.norm, self.seed_generator, self.large_eps)
+                for _ in range(self.restarts)
+            ]
+        )
 
         def run(i):
             return apgd_run(
-                forward, x, ops.take(starts, i, axis=0),
+                forward,
+                x,
+                ops.take(starts, i, axis=0),
                 lambda logits: self.loss_fn(logits, y),
                 lambda logits: selection.success(logits, y, self.targeted),
-                self.eps, self.norm, self.steps, self.eot_samples, self.large_eps,
+                self.eps,
+                self.norm,
+                self.steps,
+                self.eot_samples,
+                self.large_eps,
             )
 
         return ops.stop_gradient(selection.best_of(self.restarts, run)[0])
 
     def get_config(self):
-        return {**super().get_config(), "steps": self.steps, "restarts": self.restarts,
-                "loss": self.loss, "targeted": self.targeted, "eot_samples": self.eot_samples,
-                "large_eps": self.large_eps}
+        return {
+            **super().get_config(),
+            "steps": self.steps,
+            "restarts": self.restarts,
+            "loss": self.loss,
+            "targeted": self.targeted,
+            "eot_samples": self.eot_samples,
+            "large_eps": self.large_eps,
+        }
 
 
 class APGDT(Attack):
@@ -355,8 +402,17 @@ class APGDT(Attack):
 
     norms = NORMS
 
-    def __init__(self, eps=8 / 255, norm="linf", steps=100, restarts=1,
-                 n_target_classes=9, seed=None, large_eps=False, **kwargs):
+    def __init__(
+        self,
+        eps=8 / 255,
+        norm="linf",
+        steps=100,
+        restarts=1,
+        n_target_classes=9,
+        seed=None,
+        large_eps=False,
+        **kwargs,
+    ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.steps = check_int("steps", steps)
         self.restarts = check_int("restarts", restarts)
@@ -366,20 +422,34 @@ class APGDT(Attack):
     def perturb(self, forward, x, y):
         targets = selection.target_classes(forward(x), y, self.n_target_classes)
         n_runs = self.n_target_classes * self.restarts
-        starts = ops.stack([apgd_start(x, self.eps, self.norm, self.seed_generator,
-                                       self.large_eps) for _ in range(n_runs)])
+        starts = ops.stack(
+            [
+                apgd_start(x, self.eps, self.norm, self.seed_generator, self.large_eps)
+                for _ in range(n_runs)
+            ]
+        )
 
         def run(i):
             target = ops.take(targets, i // self.restarts, axis=1)
             return apgd_run(
-                forward, x, ops.take(starts, i, axis=0),
+                forward,
+                x,
+                ops.take(starts, i, axis=0),
                 lambda logits: losses.targeted_dlr(logits, target, y),
                 lambda logits: selection.success(logits, y),
-                self.eps, self.norm, self.steps, large_eps=self.large_eps,
+                self.eps,
+                self.norm,
+                self.steps,
+                large_eps=self.large_eps,
             )
 
         return ops.stop_gradient(selection.best_of(n_runs, run)[0])
 
     def get_config(self):
-        return {**super().get_config(), "steps": self.steps, "restarts": self.restarts,
-                "n_target_classes": self.n_target_classes, "large_eps": self.large_eps}
+        return {
+            **super().get_config(),
+            "steps": self.steps,
+            "restarts": self.restarts,
+            "n_target_classes": self.n_target_classes,
+            "large_eps": self.large_eps,
+        }

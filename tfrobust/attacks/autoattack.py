@@ -81,8 +81,19 @@ class AutoAttack(Ensemble):
         classifiers", ICML 2021 (the L1 settings).
     """
 
-    def __init__(self, eps, norm="linf", version="standard", seed=None, attacks=None,
-                 apgd_steps=100, fab_steps=100, square_queries=5000, batch_size=256, name=None):
+    def __init__(
+        self,
+        eps,
+        norm="linf",
+        version="standard",
+        seed=None,
+        attacks=None,
+        apgd_steps=100,
+        fab_steps=100,
+        square_queries=5000,
+        batch_size=256,
+        name=None,
+    ):
         check_choice("version", version, VERSIONS)
         if (version == "custom") != (attacks is not None):
             raise ValueError(
@@ -110,23 +121,52 @@ class AutoAttack(Ensemble):
             seed = _seed(self.seed, i)
             if name in ("apgd-ce", "apgd-dlr"):
                 restarts = 5 if version == "plus" or l1_standard else 1
-                return APGD(eps, norm=norm, steps=self.apgd_steps, restarts=restarts,
-                            loss=name.removeprefix("apgd-"), large_eps=l1_standard, seed=seed, name=name,
-                            eot_samples=RAND_EOT_SAMPLES if version == "rand" else 1)
+                return APGD(
+                    eps,
+                    norm=norm,
+                    steps=self.apgd_steps,
+                    restarts=restarts,
+                    loss=name.removeprefix("apgd-"),
+                    large_eps=l1_standard,
+                    seed=seed,
+                    name=name,
+                    eot_samples=RAND_EOT_SAMPLES if version == "rand" else 1,
+                )
             if name == "apgd-t":
                 n = targets(5 if l1_standard else N_TARGETS)
-                return APGDT(eps, norm=norm, steps=self.apgd_steps, n_target_classes=n,
-                             large_eps=l1_standard, seed=seed, name=name) if n >= 3 else None
+                return (
+                    APGDT(
+                        eps,
+                        norm=norm,
+                        steps=self.apgd_steps,
+                        n_target_classes=n,
+                        large_eps=l1_standard,
+                        seed=seed,
+                        name=name,
+                    )
+                    if n >= 3
+                    else None
+                )
             if name == "fab":
                 return FAB(eps, norm=norm, steps=self.fab_steps, restarts=5, seed=seed, name=name)
             if name == "fab-t":
-                return FABT(eps, norm=norm, steps=self.fab_steps,
-                            n_target_classes=targets(N_TARGETS), seed=seed, name=name)
-            return Square(eps, norm=norm, n_queries=self.square_queries, p_init=0.8, seed=seed,
-                          name=name)
+                return FABT(
+                    eps,
+                    norm=norm,
+                    steps=self.fab_steps,
+                    n_target_classes=targets(N_TARGETS),
+                    seed=seed,
+                    name=name,
+                )
+            return Square(
+                eps, norm=norm, n_queries=self.square_queries, p_init=0.8, seed=seed, name=name
+            )
 
-        built = [make(name, i) for i, name in enumerate(ORDER[version])
-                 if not (name == "apgd-dlr" and num_classes is not None and num_classes < 3)]
+        built = [
+            make(name, i)
+            for i, name in enumerate(ORDER[version])
+            if not (name == "apgd-dlr" and num_classes is not None and num_classes < 3)
+        ]
         return [a for a in built if a is not None]
 
     def stages(self, model, x, y):
@@ -135,8 +175,10 @@ class AutoAttack(Ensemble):
         num_classes = int(keras.ops.shape(model(x[:1], training=False))[-1])
         if num_classes not in self._by_classes:
             self._by_classes[num_classes] = (
-                self.attacks if num_classes > N_TARGETS
-                else self._build(self.eps, self.norm, num_classes))
+                self.attacks
+                if num_classes > N_TARGETS
+                else self._build(self.eps, self.norm, num_classes)
+            )
         return [(a.name, a) for a in self._by_classes[num_classes]]
 
     def skipped(self):
@@ -147,12 +189,21 @@ class AutoAttack(Ensemble):
 
     def with_eps(self, eps, seed=None):
         """The same AutoAttack at budget `eps`, its attacks seeded from `seed`."""
-        attacks = None if self.version != "custom" else [a.with_eps(eps, seed)
-                                                         for a in self.attacks]
-        return AutoAttack(eps, norm=self.norm, version=self.version, seed=seed, attacks=attacks,
-                          apgd_steps=self.apgd_steps, fab_steps=self.fab_steps,
-                          square_queries=self.square_queries, batch_size=self.batch_size,
-                          name=self.name)
+        attacks = (
+            None if self.version != "custom" else [a.with_eps(eps, seed) for a in self.attacks]
+        )
+        return AutoAttack(
+            eps,
+            norm=self.norm,
+            version=self.version,
+            seed=seed,
+            attacks=attacks,
+            apgd_steps=self.apgd_steps,
+            fab_steps=self.fab_steps,
+            square_queries=self.square_queries,
+            batch_size=self.batch_size,
+            name=self.name,
+        )
 
     def get_config(self):
         config = {"eps": self.eps, "norm": self.norm, "version": self.version}
@@ -160,8 +211,12 @@ class AutoAttack(Ensemble):
             return {**config, **super().get_config()}
         if self.version == "rand":
             return {**config, "apgd_steps": self.apgd_steps, "eot_samples": RAND_EOT_SAMPLES}
-        return {**config, "apgd_steps": self.apgd_steps, "fab_steps": self.fab_steps,
-                "square_queries": self.square_queries}
+        return {
+            **config,
+            "apgd_steps": self.apgd_steps,
+            "fab_steps": self.fab_steps,
+            "square_queries": self.square_queries,
+        }
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "attacks")

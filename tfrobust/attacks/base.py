@@ -44,8 +44,9 @@ class Attack:
     def __init__(self, eps, norm="linf", seed=None, name=None):
         self.eps = check_eps(eps, norm)
         if norm not in self.norms:
-            raise ValueError(f"{type(self).__name__} supports `norm` in {self.norms}. "
-                             f"Received: norm={norm!r}")
+            raise ValueError(
+                f"{type(self).__name__} supports `norm` in {self.norms}. Received: norm={norm!r}"
+            )
         self.norm = norm
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.name = name or type(self).__name__.lower()
@@ -68,8 +69,10 @@ class Attack:
                 model, self.perturb, state=[self.seed_generator.state]
             )
         rows = batching.pad_index(np.arange(n))
-        x_adv = self._compiled[model](keras.ops.convert_to_tensor(x[rows]),
-                                      keras.ops.convert_to_tensor(y[rows].astype("int32")))
+        x_adv = self._compiled[model](
+            keras.ops.convert_to_tensor(x[rows]),
+            keras.ops.convert_to_tensor(y[rows].astype("int32")),
+        )
         return x_adv[:n]
 
     def with_loss(self, loss_fn):
@@ -117,7 +120,8 @@ class Attack:
         step is a fraction of the budget.
         """
         return type(self).from_config(
-            {**self.get_config(), "eps": eps, "seed": seed, "name": self.name})
+            {**self.get_config(), "eps": eps, "seed": seed, "name": self.name}
+        )
 
     def get_config(self):
         return {"eps": self.eps, "norm": self.norm}

@@ -42,10 +42,13 @@ class EnsembleReport:
     skipped: tuple = ()
 
     def to_dict(self):
-        return {"n": self.n, "clean_accuracy": self.clean_accuracy,
-                "robust_accuracy": self.robust_accuracy,
-                "stages": [dataclasses.asdict(s) for s in self.stages],
-                "skipped": list(self.skipped)}
+        return {
+            "n": self.n,
+            "clean_accuracy": self.clean_accuracy,
+            "robust_accuracy": self.robust_accuracy,
+            "stages": [dataclasses.asdict(s) for s in self.stages],
+            "skipped": list(self.skipped),
+        }
 
 
 class Ensemble:
@@ -111,15 +114,22 @@ class Ensemble:
             attempt = attack_still_robust(model, attack, x, y, robust, self.batch_size, name)
             robust = attempt.robust
             x_adv[attempt.index[attempt.fooled]] = attempt.x_adv[attempt.fooled]
-            reports.append(StageReport(
-                name=name, n_attacked=int(attempt.index.size),
-                n_fooled=int(attempt.fooled.sum()), robust_accuracy=float(robust.mean()),
-                seconds=time.perf_counter() - start,
-            ))
+            reports.append(
+                StageReport(
+                    name=name,
+                    n_attacked=int(attempt.index.size),
+                    n_fooled=int(attempt.fooled.sum()),
+                    robust_accuracy=float(robust.mean()),
+                    seconds=time.perf_counter() - start,
+                )
+            )
         report = EnsembleReport(
-            n=n, clean_accuracy=clean_accuracy,
+            n=n,
+            clean_accuracy=clean_accuracy,
             robust_accuracy=float(robust.mean()),
-            stages=tuple(reports), robust=robust, skipped=tuple(self.skipped()),
+            stages=tuple(reports),
+            robust=robust,
+            skipped=tuple(self.skipped()),
         )
         return x_adv, report
 
@@ -128,13 +138,21 @@ class Ensemble:
 
     def with_eps(self, eps, seed=None):
         """The same ensemble at budget `eps`: each attack's `with_eps(eps, seed)`."""
-        return Ensemble([a.with_eps(eps, seed) for a in self.attacks], names=self.names,
-                        batch_size=self.batch_size, name=self.name)
+        return Ensemble(
+            [a.with_eps(eps, seed) for a in self.attacks],
+            names=self.names,
+            batch_size=self.batch_size,
+            name=self.name,
+        )
 
     def get_config(self):
-        return {"eps": self.eps, "norm": self.norm,
-                "attacks": [{"name": name, **a.get_config()}
-                            for name, a in zip(self.names, self.attacks)]}
+        return {
+            "eps": self.eps,
+            "norm": self.norm,
+            "attacks": [
+                {"name": name, **a.get_config()} for name, a in zip(self.names, self.attacks)
+            ],
+        }
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(map(repr, self.attacks))})"

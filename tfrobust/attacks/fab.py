@@ -82,7 +82,8 @@ def project_l2_hyperplane(p, w, b):
     reached = gain_at_kink >= need
     k = ops.argmax(ops.cast(reached, "int32"), axis=1)[:, None]
     lam = (need - ops.take_along_axis(clipped_before, k, axis=1)) / ops.maximum(
-        ops.take_along_axis(free_from, k, axis=1), 1e-30)
+        ops.take_along_axis(free_from, k, axis=1), 1e-30
+    )
     lam = ops.where(ops.any(reached, axis=1, keepdims=True), lam, _FAR)
     return direction * ops.minimum(lam * a, room)
 
@@ -113,8 +114,11 @@ def project_l1_hyperplane(p, w, b):
     return direction * move
 
 
-_HYPERPLANE_PROJECTIONS = {"linf": project_linf_hyperplane, "l2": project_l2_hyperplane,
-                           "l1": project_l1_hyperplane}
+_HYPERPLANE_PROJECTIONS = {
+    "linf": project_linf_hyperplane,
+    "l2": project_l2_hyperplane,
+    "l1": project_l1_hyperplane,
+}
 _DUAL = {"linf": "l1", "l2": "l2", "l1": "linf"}
 
 
@@ -138,8 +142,9 @@ class _FABSearch(Attack):
 
     norms = NORMS
 
-    def __init__(self, eps, norm="linf", steps=100, alpha_max=0.1, eta=1.05, beta=0.9,
-                 seed=None, **kwargs):
+    def __init__(
+        self, eps, norm="linf", steps=100, alpha_max=0.1, eta=1.05, beta=0.9, seed=None, **kwargs
+    ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.steps = check_int("steps", steps)
         self.alpha_max, self.eta, self.beta = float(alpha_max), float(eta), float(beta)
@@ -158,14 +163,16 @@ class _FABSearch(Attack):
             x1, best, dist = state
             f, w = linearise(x1)
             b = ops.sum(w * x1, axis=1, keepdims=True) - f
-            d = project(ops.concatenate([x1, x0], 0), ops.concatenate([w, w], 0),
-                        ops.concatenate([b, b], 0))
+            d = project(
+                ops.concatenate([x1, x0], 0), ops.concatenate([w, w], 0), ops.concatenate([b, b], 0)
+            )
             d1, d2 = d[:n], d[n:]
             a1 = ops.maximum(_norm(d1, self.norm), 1e-8)
             a2 = ops.maximum(_norm(d2, self.norm), 1e-8)
             alpha = ops.clip(a1 / (a1 + a2), 0.0, self.alpha_max)
-            x1 = ops.clip((x1 + self.eta * d1) * (1 - alpha) + (x0 + self.eta * d2) * alpha,
-                          0.0, 1.0)
+            x1 = ops.clip(
+                (x1 + self.eta * d1) * (1 - alpha) + (x0 + self.eta * d2) * alpha, 0.0, 1.0
+            )
             pred = ops.argmax(forward(ops.reshape(x1, shape)), axis=-1)
             is_adv = ops.not_equal(ops.cast(pred, y.dtype), y)[:, None]
             t = _norm(x1 - x0, self.norm)
@@ -199,8 +206,13 @@ class _FABSearch(Attack):
         return ops.stop_gradient(x_adv)
 
     def get_config(self):
-        return {**super().get_config(), "steps": self.steps, "alpha_max": self.alpha_max,
-                "eta": self.eta, "beta": self.beta}
+        return {
+            **super().get_config(),
+            "steps": self.steps,
+            "alpha_max": self.alpha_max,
+            "eta": self.eta,
+            "beta": self.beta,
+        }
 
 
 class FAB(_FABSearch):
@@ -232,10 +244,28 @@ class FAB(_FABSearch):
         adaptive boundary attack", ICML 2020.
     """
 
-    def __init__(self, eps, norm="linf", steps=100, restarts=1, alpha_max=0.1, eta=1.05,
-                 beta=0.9, seed=None, **kwargs):
-        super().__init__(eps, norm=norm, steps=steps, alpha_max=alpha_max, eta=eta, beta=beta,
-                         seed=seed, **kwargs)
+    def __init__(
+        self,
+        eps,
+        norm="linf",
+        steps=100,
+        restarts=1,
+        alpha_max=0.1,
+        eta=1.05,
+        beta=0.9,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            eps,
+            norm=norm,
+            steps=steps,
+            alpha_max=alpha_max,
+            eta=eta,
+            beta=beta,
+            seed=seed,
+            **kwargs,
+        )
         self.restarts = check_int("restarts", restarts)
 
     def _closest_boundary(self, forward, x, y, num_classes):
@@ -268,12 +298,19 @@ class FAB(_FABSearch):
 
     def perturb(self, forward, x, y):
         num_classes = forward(x).shape[-1]
-        starts = ops.stack([x] + [sphere_start(x, self.eps / 2, self.norm, self.seed_generator)
-                                  for _ in range(self.restarts - 1)])
+        starts = ops.stack(
+            [x]
+            + [
+                sphere_start(x, self.eps / 2, self.norm, self.seed_generator)
+                for _ in range(self.restarts - 1)
+            ]
+        )
         linearise = self._closest_boundary(forward, x, y, num_classes)
         return self._first_within_eps(
-            x, self.restarts,
-            lambda j: self._run(forward, x, y, ops.take(starts, j, axis=0), linearise))
+            x,
+            self.restarts,
+            lambda j: self._run(forward, x, y, ops.take(starts, j, axis=0), linearise),
+        )
 
     def get_config(self):
         return {**super().get_config(), "restarts": self.restarts}
@@ -302,10 +339,28 @@ class FABT(_FABSearch):
         adaptive boundary attack", ICML 2020.
     """
 
-    def __init__(self, eps, norm="linf", steps=100, n_target_classes=9, alpha_max=0.1,
-                 eta=1.05, beta=0.9, seed=None, **kwargs):
-        super().__init__(eps, norm=norm, steps=steps, alpha_max=alpha_max, eta=eta, beta=beta,
-                         seed=seed, **kwargs)
+    def __init__(
+        self,
+        eps,
+        norm="linf",
+        steps=100,
+        n_target_classes=9,
+        alpha_max=0.1,
+        eta=1.05,
+        beta=0.9,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            eps,
+            norm=norm,
+            steps=steps,
+            alpha_max=alpha_max,
+            eta=eta,
+            beta=beta,
+            seed=seed,
+            **kwargs,
+        )
         self.n_target_classes = check_int("n_target_classes", n_target_classes)
 
     @staticmethod
@@ -316,8 +371,9 @@ class FABT(_FABSearch):
         def diff(z):
             logits = forward(z)
             k = ops.shape(logits)[-1]
-            picked = (ops.one_hot(y, k, dtype=logits.dtype)
-                      - ops.one_hot(target, k, dtype=logits.dtype))
+            picked = ops.one_hot(y, k, dtype=logits.dtype) - ops.one_hot(
+                target, k, dtype=logits.dtype
+            )
             f = ops.sum(logits * picked, axis=1)  # z_y - z_t: positive before the boundary
             return ops.sum(f), f
 
@@ -330,13 +386,21 @@ class FABT(_FABSearch):
     def perturb(self, forward, x, y):
         targets = selection.target_classes(forward(x), y, self.n_target_classes)
         return self._first_within_eps(
-            x, self.n_target_classes,
-            lambda j: self._run(forward, x, y, x,
-                                self._towards(forward, x, y, ops.take(targets, j, axis=1))))
+            x,
+            self.n_target_classes,
+            lambda j: self._run(
+                forward, x, y, x, self._towards(forward, x, y, ops.take(targets, j, axis=1))
+            ),
+        )
 
     def get_config(self):
         return {**super().get_config(), "n_target_classes": self.n_target_classes}
 
 
-__all__ = ["FAB", "FABT", "project_l1_hyperplane", "project_l2_hyperplane",
-           "project_linf_hyperplane"]
+__all__ = [
+    "FAB",
+    "FABT",
+    "project_l1_hyperplane",
+    "project_l2_hyperplane",
+    "project_linf_hyperplane",
+]

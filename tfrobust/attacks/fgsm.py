@@ -24,8 +24,7 @@ class FGSM(Attack):
 
     norms = ("linf",)
 
-    def __init__(self, eps, random_start=False, step_size=None, seed=None, norm="linf",
-                 **kwargs):
+    def __init__(self, eps, random_start=False, step_size=None, seed=None, norm="linf", **kwargs):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.random_start = random_start
         self.step_size = self.eps if step_size is None else float(step_size)
@@ -38,13 +37,14 @@ class FGSM(Attack):
                 ops.shape(x), -self.eps, self.eps, seed=self.seed_generator
             )
             x_start = ops.clip(x + noise, 0.0, 1.0)
-        _, grad = backend.value_and_grad(
-            lambda z: ops.sum(self.loss_fn(forward(z), y)), x_start
-        )
+        _, grad = backend.value_and_grad(lambda z: ops.sum(self.loss_fn(forward(z), y)), x_start)
         x_adv = x_start + self.step_size * ops.sign(grad)
         x_adv = ops.clip(x_adv, x - self.eps, x + self.eps)
         return ops.stop_gradient(ops.clip(x_adv, 0.0, 1.0))
 
     def get_config(self):
-        return {**super().get_config(), "random_start": self.random_start,
-                "step_size": self.step_size}
+        return {
+            **super().get_config(),
+            "random_start": self.random_start,
+            "step_size": self.step_size,
+        }

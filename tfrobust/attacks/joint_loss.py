@@ -24,7 +24,6 @@ JointLossPGD(...))`, as CIFS's reference trains). Without such layers, or with
 `beta = 0`, it is `PGD` with the same arguments.
 """
 
-
 from tfrobust.argument_validation import check_choice
 from tfrobust.argument_validation import check_number
 from tfrobust.attacks.pgd import PGD
@@ -53,13 +52,35 @@ class JointLossPGD(PGD):
         Channel-wise Importance-based Feature Selection", ICML 2021, Eq. 1-2.
     """
 
-    def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, beta=2.0, norm="linf",
-                 restarts=1, loss="ce", random_start=True, seed=None, unroll=None, **kwargs):
+    def __init__(
+        self,
+        eps=8 / 255,
+        step_size=2 / 255,
+        steps=20,
+        beta=2.0,
+        norm="linf",
+        restarts=1,
+        loss="ce",
+        random_start=True,
+        seed=None,
+        unroll=None,
+        **kwargs,
+    ):
         check_choice("loss", loss, ("ce", "cw"))
         beta = check_number("beta", beta, minimum=0)
-        super().__init__(eps, step_size=step_size, steps=steps, norm=norm, restarts=restarts,
-                         loss=loss, random_start=random_start, targeted=False, seed=seed,
-                         unroll=unroll, **kwargs)
+        super().__init__(
+            eps,
+            step_size=step_size,
+            steps=steps,
+            norm=norm,
+            restarts=restarts,
+            loss=loss,
+            random_start=random_start,
+            targeted=False,
+            seed=seed,
+            unroll=unroll,
+            **kwargs,
+        )
         self.beta = beta
 
     def logits_and_loss(self, forward, z, y):
@@ -78,7 +99,8 @@ class JointLossPGD(PGD):
         raise TypeError(
             "JointLossPGD ascends the CE or C&W loss of the final logits and the CIFS "
             "probes; it cannot take an objective's own attack loss. Use attacks.PGD with "
-            f"this objective. Received: loss_fn={loss_fn!r}")
+            f"this objective. Received: loss_fn={loss_fn!r}"
+        )
 
     def get_config(self):
         config = {**super().get_config(), "beta": self.beta}

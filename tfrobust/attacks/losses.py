@@ -19,8 +19,7 @@ def _num_classes(logits, minimum, name):
     k = logits.shape[-1]
     if k is not None and k < minimum:
         raise ValueError(
-            f"The {name} loss needs at least {minimum} classes. "
-            f"Received: logits with {k} classes"
+            f"The {name} loss needs at least {minimum} classes. Received: logits with {k} classes"
         )
 
 

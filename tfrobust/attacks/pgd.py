@@ -15,7 +15,6 @@ from tfrobust.attacks import projections
 from tfrobust.attacks import selection
 from tfrobust.attacks.base import Attack
 
-
 # TRADES's and MART's reference code start their training attack at
 # x + 0.001 * N(0, I) rather than at a uniform point of the ball.
 NORMAL_START_STD = 0.001
@@ -79,9 +78,20 @@ class PGD(Attack):
         Attacks", ICLR 2018.
     """
 
-    def __init__(self, eps=8 / 255, step_size=2 / 255, steps=20, norm="linf",
-                 restarts=1, loss="ce", random_start=True, targeted=False, seed=None, unroll=None,
-                 **kwargs):
+    def __init__(
+        self,
+        eps=8 / 255,
+        step_size=2 / 255,
+        steps=20,
+        norm="linf",
+        restarts=1,
+        loss="ce",
+        random_start=True,
+        targeted=False,
+        seed=None,
+        unroll=None,
+        **kwargs,
+    ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.step_size = check_number("step_size", step_size, minimum=0, exclusive_minimum=True)
         self.steps = check_int("steps", steps)
@@ -105,8 +115,9 @@ class PGD(Attack):
         if not self.random_start:
             return ops.expand_dims(x, 0)
         start = uniform_ball if self.random_start == "uniform" else normal_start
-        return ops.stack([start(x, self.eps, self.norm, self.seed_generator)
-                          for _ in range(self.restarts)])
+        return ops.stack(
+            [start(x, self.eps, self.norm, self.seed_generator) for _ in range(self.restarts)]
+        )
 
     def logits_and_loss(self, forward, z, y):
         """`(logits, per-example loss)` at `z`: what each step ascends."""
@@ -137,7 +148,13 @@ class PGD(Attack):
         return ops.stop_gradient(x_adv)
 
     def get_config(self):
-        return {**super().get_config(), "step_size": self.step_size, "steps": self.steps,
-                "restarts": self.restarts, "loss": self.loss,
-                "random_start": self.random_start, "targeted": self.targeted,
-                "unroll": self.unroll}
+        return {
+            **super().get_config(),
+            "step_size": self.step_size,
+            "steps": self.steps,
+            "restarts": self.restarts,
+            "loss": self.loss,
+            "random_start": self.random_start,
+            "targeted": self.targeted,
+            "unroll": self.unroll,
+        }

@@ -56,18 +56,24 @@ def project_l1(delta, x, eps):
     kinks = ops.concatenate([lo, a], axis=1)
     order = ops.argsort(kinks, axis=1)
     kink = ops.take_along_axis(kinks, order, axis=1)
-    slope = ops.cumsum(ops.take_along_axis(  # pixels in their linear part after each kink
-        ops.concatenate([ops.ones_like(lo), -ops.ones_like(a)], axis=1), order, axis=1), axis=1)
+    slope = ops.cumsum(
+        ops.take_along_axis(  # pixels in their linear part after each kink
+            ops.concatenate([ops.ones_like(lo), -ops.ones_like(a)], axis=1), order, axis=1
+        ),
+        axis=1,
+    )
     norm_at_0 = ops.sum(a - lo, axis=1, keepdims=True)
     drops = slope[:, :-1] * (kink[:, 1:] - kink[:, :-1])
     norm_at_kink = norm_at_0 - ops.concatenate(
-        [ops.zeros_like(norm_at_0), ops.cumsum(drops, axis=1)], axis=1)
+        [ops.zeros_like(norm_at_0), ops.cumsum(drops, axis=1)], axis=1
+    )
     k = ops.maximum(ops.sum(ops.cast(norm_at_kink > eps, "int32"), axis=1, keepdims=True) - 1, 0)
     start = ops.take_along_axis(kink, k, axis=1)
     linear = (lo <= start) & (a > start)
     boxed = ops.sum(ops.where(lo > start, a - lo, 0.0), axis=1, keepdims=True)
     lam = (boxed + ops.sum(ops.where(linear, a, 0.0), axis=1, keepdims=True) - eps) / ops.maximum(
-        ops.sum(ops.cast(linear, d.dtype), axis=1, keepdims=True), 1.0)
+        ops.sum(ops.cast(linear, d.dtype), axis=1, keepdims=True), 1.0
+    )
     lam = ops.where(norm_at_0 > eps, ops.maximum(lam, 0.0), 0.0)
     return ops.reshape(ops.sign(d) * ops.clip(a - lam, 0.0, a - lo), shape)
 

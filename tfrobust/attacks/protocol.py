@@ -64,7 +64,7 @@ def predict_labels(model, x, batch_size=256):
     """The model's predicted classes on `x`, in batches, inference mode."""
     out = []
     for start in range(0, len(x), batch_size):
-        logits = model(keras.ops.convert_to_tensor(x[start:start + batch_size]), training=False)
+        logits = model(keras.ops.convert_to_tensor(x[start : start + batch_size]), training=False)
         out.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=-1))
     return np.concatenate(out) if out else np.zeros((0,), "int64")
 
@@ -99,10 +99,10 @@ def attack_still_robust(model, attack, x, y, robust, batch_size=256, name=None):
     index = np.flatnonzero(robust)
     if not index.size:
         return Attempt(robust, index, x[:0], np.zeros(0, bool), np.zeros(0))
-    x_adv = np.asarray(keras.ops.convert_to_numpy(
-        attack(model, x[index], y[index].astype("int32"))))
-    norms = assert_in_budget(x[index], x_adv, attack.eps, attack.norm,
-                             name=name or attack.name)
+    x_adv = np.asarray(
+        keras.ops.convert_to_numpy(attack(model, x[index], y[index].astype("int32")))
+    )
+    norms = assert_in_budget(x[index], x_adv, attack.eps, attack.norm, name=name or attack.name)
     fooled = predict_labels(model, x_adv, batch_size) != y[index]
     robust[index[fooled]] = False
     return Attempt(robust, index, x_adv, fooled, norms)

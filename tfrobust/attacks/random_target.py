@@ -86,16 +86,42 @@ class RandomTargetPGD(PGD):
         CVPR 2019.
     """
 
-    def __init__(self, eps=16 / 255, step_size=1 / 255, steps=30, norm="linf",
-                 prob_start_from_clean=0.0, loss="ce", num_classes=None, seed=None,
-                 unroll=None, **kwargs):
-        prob_start_from_clean = check_number("prob_start_from_clean", prob_start_from_clean,
-                                             minimum=0, maximum=1)
-        num_classes = check_int("num_classes", num_classes, minimum=2, allow_none=True,
-                                hint=" (a wrong class must exist)")
-        super().__init__(eps, step_size=step_size, steps=steps, norm=norm, restarts=1,
-                         loss=loss, random_start=prob_start_from_clean < 1, targeted=True,
-                         seed=seed, unroll=unroll, **kwargs)
+    def __init__(
+        self,
+        eps=16 / 255,
+        step_size=1 / 255,
+        steps=30,
+        norm="linf",
+        prob_start_from_clean=0.0,
+        loss="ce",
+        num_classes=None,
+        seed=None,
+        unroll=None,
+        **kwargs,
+    ):
+        prob_start_from_clean = check_number(
+            "prob_start_from_clean", prob_start_from_clean, minimum=0, maximum=1
+        )
+        num_classes = check_int(
+            "num_classes",
+            num_classes,
+            minimum=2,
+            allow_none=True,
+            hint=" (a wrong class must exist)",
+        )
+        super().__init__(
+            eps,
+            step_size=step_size,
+            steps=steps,
+            norm=norm,
+            restarts=1,
+            loss=loss,
+            random_start=prob_start_from_clean < 1,
+            targeted=True,
+            seed=seed,
+            unroll=unroll,
+            **kwargs,
+        )
         self.prob_start_from_clean = prob_start_from_clean
         self.num_classes = num_classes
 
@@ -110,8 +136,10 @@ class RandomTargetPGD(PGD):
             return self.num_classes
         k = forward(x[:1]).shape[-1]  # static shape; costs one image's forward pass at most
         if k is None:
-            raise ValueError("RandomTargetPGD could not read the number of classes from the "
-                             "logits' shape: pass `num_classes`")
+            raise ValueError(
+                "RandomTargetPGD could not read the number of classes from the "
+                "logits' shape: pass `num_classes`"
+            )
         if k < 2:
             raise ValueError(f"RandomTargetPGD needs at least 2 classes. Received: {k}")
         return int(k)
@@ -129,8 +157,10 @@ class RandomTargetPGD(PGD):
     def draw_targets(self, forward, x, y):
         """Per example, a class drawn uniformly among those other than the true `y`."""
         if len(y.shape) != 1:
-            raise ValueError("RandomTargetPGD takes integer true labels of shape (N,). "
-                             f"Received: shape {tuple(y.shape)}")
+            raise ValueError(
+                "RandomTargetPGD takes integer true labels of shape (N,). "
+                f"Received: shape {tuple(y.shape)}"
+            )
         return random_wrong_class(y, self._classes(forward, x), self.seed_generator)
 
     def starts(self, x):
@@ -144,7 +174,13 @@ class RandomTargetPGD(PGD):
         return self.towards(forward, x, self.draw_targets(forward, x, y))
 
     def get_config(self):
-        return {"eps": self.eps, "norm": self.norm, "step_size": self.step_size,
-                "steps": self.steps, "loss": self.loss,
-                "prob_start_from_clean": self.prob_start_from_clean,
-                "num_classes": self.num_classes, "unroll": self.unroll}
+        return {
+            "eps": self.eps,
+            "norm": self.norm,
+            "step_size": self.step_size,
+            "steps": self.steps,
+            "loss": self.loss,
+            "prob_start_from_clean": self.prob_start_from_clean,
+            "num_classes": self.num_classes,
+            "unroll": self.unroll,
+        }

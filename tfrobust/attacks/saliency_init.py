@@ -74,7 +74,8 @@ def broadcast_saliency(saliency, x):
     if len(saliency.shape) != 4 or tuple(saliency.shape[1:3]) != tuple(x.shape[1:3]):
         raise ValueError(
             f"Saliency maps must be (N, H, W), (N, H, W, 1) or shaped like the images "
-            f"{tuple(x.shape)}. Received: saliency.shape={tuple(saliency.shape)}")
+            f"{tuple(x.shape)}. Received: saliency.shape={tuple(saliency.shape)}"
+        )
     return saliency * ops.ones_like(x)
 
 
@@ -104,7 +105,8 @@ def online_saliency(name, seed):
         raise ValueError(
             f"`saliency` must be one of {sorted(methods)}, a function "
             "`fn(forward, x, labels)`, or None (maps come with the data). "
-            f"Received: saliency={name!r}")
+            f"Received: saliency={name!r}"
+        )
     return methods[name]
 
 
@@ -167,27 +169,41 @@ class SaliencyPGD(Attack):
 
     norms = ("linf",)
 
-    def __init__(self, eps=8 / 255, step_size=2 / 255, steps=10, alpha=0.9,
-                 saliency="gradient", threshold=None, loss="ce", seed=None, norm="linf",
-                 **kwargs):
+    def __init__(
+        self,
+        eps=8 / 255,
+        step_size=2 / 255,
+        steps=10,
+        alpha=0.9,
+        saliency="gradient",
+        threshold=None,
+        loss="ce",
+        seed=None,
+        norm="linf",
+        **kwargs,
+    ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.step_size = check_number("step_size", step_size, minimum=0, exclusive_minimum=True)
         self.steps = check_int("steps", steps, minimum=0)
         self.alpha = check_number("alpha", alpha, minimum=0, maximum=1, exclusive_minimum=True)
         check_number("threshold", threshold, allow_none=True)
         self.saliency = saliency
-        self.saliency_fn = (saliency if callable(saliency) or saliency is None
-                            else online_saliency(saliency, self.seed_generator))
+        self.saliency_fn = (
+            saliency
+            if callable(saliency) or saliency is None
+            else online_saliency(saliency, self.seed_generator)
+        )
         self.threshold = threshold
         self.loss = loss
         self.loss_fn = losses.get(loss, False)
-        self.random_fraction = keras.Variable(1.0, dtype="float32", trainable=False,
-                                              name="sat_random_fraction")
+        self.random_fraction = keras.Variable(
+            1.0, dtype="float32", trainable=False, name="sat_random_fraction"
+        )
 
     def set_epoch(self, epoch):
         """Set the random fraction to alpha^epoch (epoch 0: all noise)."""
         check_int("epoch", epoch, minimum=0)
-        self.random_fraction.assign(self.alpha ** epoch)
+        self.random_fraction.assign(self.alpha**epoch)
 
     def training_callbacks(self):
         """The alpha^t schedule, `SATSchedule(self)`, which `AdversarialModel.fit` adds."""
@@ -199,12 +215,14 @@ class SaliencyPGD(Attack):
             if self.saliency_fn is None:
                 raise ValueError(
                     "This SaliencyPGD has saliency=None: pass maps with the data, "
-                    '{"image": x, "saliency": s}, or in `perturb(..., saliency=s)`.')
+                    '{"image": x, "saliency": s}, or in `perturb(..., saliency=s)`.'
+                )
             labels = ops.cast(ops.argmax(y, axis=-1) if len(y.shape) == 2 else y, "int32")
             saliency = ops.stop_gradient(self.saliency_fn(forward, x, labels))
         saliency = broadcast_saliency(saliency, x)
-        direction = sat_direction(saliency, self.random_fraction.value,
-                                  self.seed_generator, self.threshold)
+        direction = sat_direction(
+            saliency, self.random_fraction.value, self.seed_generator, self.threshold
+        )
         return ops.clip(x + self.eps * direction, 0.0, 1.0)
 
     def perturb(self, forward, x, y, saliency=None):
@@ -232,14 +250,22 @@ class SaliencyPGD(Attack):
         if given not in per_model:
             fn = self.perturb if given else (lambda forward, x, y: self.perturb(forward, x, y))
             per_model[given] = backend.compile_model_fn(
-                model, fn, state=[self.seed_generator.state, self.random_fraction])
+                model, fn, state=[self.seed_generator.state, self.random_fraction]
+            )
         if not given:
             return per_model[given](x, y)
         return per_model[given](x, y, ops.convert_to_tensor(np.asarray(saliency, dtype="float32")))
 
     def get_config(self):
-        saliency = self.saliency if isinstance(self.saliency, (str, type(None))) else repr(
-            self.saliency)
-        return {**super().get_config(), "step_size": self.step_size, "steps": self.steps,
-                "alpha": self.alpha, "saliency": saliency, "threshold": self.threshold,
-                "loss": self.loss}
+        saliency = (
+            self.saliency if isinstance(self.saliency, (str, type(None))) else repr(self.saliency)
+        )
+        return {
+            **super().get_config(),
+            "step_size": self.step_size,
+            "steps": self.steps,
+            "alpha": self.alpha,
+            "saliency": saliency,
+            "threshold": self.threshold,
+            "loss": self.loss,
+        }

@@ -49,6 +49,10 @@ def target_classes(logits, y, n_target_classes):
     the (j + 2)-th highest clean logit. Refuses more targets than there are other classes."""
     k = logits.shape[-1]
     if k is not None:
-        check_int("n_target_classes", n_target_classes, maximum=k - 1,
-                  hint=f" (below the number of classes, {k})")
+        check_int(
+            "n_target_classes",
+            n_target_classes,
+            maximum=k - 1,
+            hint=f" (below the number of classes, {k})",
+        )
     return ops.cast(ops.top_k(logits, n_target_classes + 1)[1][:, 1:], y.dtype)

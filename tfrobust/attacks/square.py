@@ -85,8 +85,9 @@ class Square(Attack):
 
     norms = NORMS
 
-    def __init__(self, eps, n_queries=5000, p_init=0.8, loss="margin", norm="linf", seed=None,
-                 **kwargs):
+    def __init__(
+        self, eps, n_queries=5000, p_init=0.8, loss="margin", norm="linf", seed=None, **kwargs
+    ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
         self.n_queries = check_int("n_queries", n_queries)
         self.p_init = check_number("p_init", p_init, minimum=0, maximum=1, exclusive_minimum=True)
@@ -204,23 +205,29 @@ class Square(Attack):
         init, step = self._steps_for(model)
         rows = batching.pad_index(np.arange(len(x)))
         values = [keras.ops.convert_to_numpy(t) for t in init(x[rows], y[rows])]
-        x_best, margin_best, loss_best, queries = (v[:len(x)].copy() for v in values)
+        x_best, margin_best, loss_best, queries = (v[: len(x)].copy() for v in values)
         todo = np.flatnonzero(margin_best > 0)
         iteration, state, rows = 1, None, None
         while todo.size and iteration < self.n_queries:
             if state is None:
                 rows = batching.pad_index(todo)
-                state = [x[rows], y[rows], x_best[rows], margin_best[rows].copy(),
-                         loss_best[rows], queries[rows]]
-                state[3][len(todo):] = -1.0  # padding rows count as fooled: never attacked
+                state = [
+                    x[rows],
+                    y[rows],
+                    x_best[rows],
+                    margin_best[rows].copy(),
+                    loss_best[rows],
+                    queries[rows],
+                ]
+                state[3][len(todo) :] = -1.0  # padding rows count as fooled: never attacked
                 state = [keras.ops.convert_to_tensor(s) for s in state]  # copied in once
             out = step(*state, np.float32(iteration))
             state[2:] = out
             iteration += 1
-            still = keras.ops.convert_to_numpy(out[1])[:len(todo)] > 0
+            still = keras.ops.convert_to_numpy(out[1])[: len(todo)] > 0
             done = not still.any() or iteration >= self.n_queries
             if done or (still.sum() <= len(rows) // 4 and self.n_queries - iteration >= 50):
-                values = [keras.ops.convert_to_numpy(t)[:len(todo)] for t in out]
+                values = [keras.ops.convert_to_numpy(t)[: len(todo)] for t in out]
                 x_best[todo], margin_best[todo], loss_best[todo], queries[todo] = values
                 todo, state = todo[still], None
         return x_best, queries
@@ -238,8 +245,12 @@ class Square(Attack):
         return self._compiled[model]
 
     def get_config(self):
-        return {**super().get_config(), "n_queries": self.n_queries,
-                "p_init": self.p_init, "loss": self.loss}
+        return {
+            **super().get_config(),
+            "n_queries": self.n_queries,
+            "p_init": self.p_init,
+            "loss": self.loss,
+        }
 
 
 def expected_side(iteration, n_queries, p_init, height, width):

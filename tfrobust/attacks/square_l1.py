@@ -43,8 +43,9 @@ def propose(x, x_best, p, eps, seed):
     old = ops.where(first, delta, 0.0)
     either = mass(ops.where(first | second, delta, 0.0), (1, 2))  # per channel
     room = ops.maximum(eps - mass(delta, (1, 2, 3)), 0.0)
-    pattern = window_pattern(top, left, side, height, width,
-                             keras.random.uniform((batch,), seed=seed) < 0.5, norm="l1")
+    pattern = window_pattern(
+        top, left, side, height, width, keras.random.uniform((batch,), seed=seed) < 0.5, norm="l1"
+    )
     new = pattern[..., None] * random_signs((batch, 1, 1, channels), seed)
     new = new + old / (mass(old, (1, 2)) + TINY)
     new = new / (mass(new, (1, 2)) + TINY) * (room / channels + either) * channels

@@ -21,7 +21,8 @@ TINY = 1e-12
 def _ring_sums(size, power):
     """H(n) = sum_{k<n} 1/(k+1)^power for n = 0..size (a lookup table)."""
     return np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, size + 1) ** power)]).astype(
-        "float32")
+        "float32"
+    )
 
 
 def _rectangle(table, row, col, height, width):
@@ -96,8 +97,13 @@ def grid(x, seed, norm="l2"):
             if top + side > height or left + side > width:
                 continue
             pattern = window_pattern(
-                ops.full((batch,), float(top)), ops.full((batch,), float(left)), float(side),
-                height, width, keras.random.uniform((batch,), seed=seed) < 0.5, norm,
+                ops.full((batch,), float(top)),
+                ops.full((batch,), float(left)),
+                float(side),
+                height,
+                width,
+                keras.random.uniform((batch,), seed=seed) < 0.5,
+                norm,
             )
             delta = delta + pattern[..., None] * random_signs((batch, 1, 1, channels), seed)
     return delta
@@ -149,8 +155,9 @@ def propose(x, x_best, p, eps, seed):
     either = ops.where(first | second, delta, 0.0)
     room = ops.maximum(eps**2 - ops.square(norm(delta, (1, 2, 3))), 0.0) / channels
     target = ops.sqrt(room + ops.square(norm(either, (1, 2, 3))))
-    pattern = window_pattern(top, left, side, height, width,
-                             keras.random.uniform((batch,), seed=seed) < 0.5)
+    pattern = window_pattern(
+        top, left, side, height, width, keras.random.uniform((batch,), seed=seed) < 0.5
+    )
     new = pattern[..., None] * random_signs((batch, 1, 1, channels), seed)
     new = new + old / (norm(old, (1, 2)) + TINY)
     new = new / (norm(new, (1, 2)) + TINY) * target

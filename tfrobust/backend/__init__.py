@@ -46,7 +46,15 @@ def input_grad(fn, x):
 
 
 __all__ = [
-    "MultiWorkerFitMixin", "STRATEGIES", "compile_model_fn", "input_grad",
-    "loops_slower_than_unrolled", "make_strategy",
-    "resolve_strategy_name", "test_step", "train_step", "value_and_grad", "xla_by_default",
+    "MultiWorkerFitMixin",
+    "STRATEGIES",
+    "compile_model_fn",
+    "input_grad",
+    "loops_slower_than_unrolled",
+    "make_strategy",
+    "resolve_strategy_name",
+    "test_step",
+    "train_step",
+    "value_and_grad",
+    "xla_by_default",
 ]

@@ -64,8 +64,9 @@ def compile_model_fn(model, fn, state=(), jit_compile=None):
 
 def _stateless(variables, values, fn, collect_losses=False):
     """Run `fn()` with `variables` bound to `values`; return its output and the new values."""
-    with keras.StatelessScope(state_mapping=list(zip(variables, values)),
-                              collect_losses=collect_losses) as scope:
+    with keras.StatelessScope(
+        state_mapping=list(zip(variables, values)), collect_losses=collect_losses
+    ) as scope:
         out = fn()
     new_values = []
     for variable, value in zip(variables, values):
@@ -85,28 +86,36 @@ def train_step(model, state, data):
     variables = model.trainable_variables + model.non_trainable_variables
 
     (x_adv, clean_logits), values = _stateless(
-        variables, [*trainable, *non_trainable], lambda: model.generate(x, y))
-    non_trainable = values[len(trainable):]
+        variables, [*trainable, *non_trainable], lambda: model.generate(x, y)
+    )
+    non_trainable = values[len(trainable) :]
 
     def loss_fn(trainable, non_trainable):
         (loss, y_pred), values = _stateless(
-            variables, [*trainable, *non_trainable],
+            variables,
+            [*trainable, *non_trainable],
             lambda: model.objective_loss(x, y, x_adv, clean_logits, training=True),
-            collect_losses=True)
+            collect_losses=True,
+        )
         # The loss scale of mixed_float16 is an optimizer variable: read it statelessly,
         # as Keras's own JAX trainer does.
         with keras.StatelessScope(
-                state_mapping=list(zip(model.optimizer.variables, optimizer_values))):
+            state_mapping=list(zip(model.optimizer.variables, optimizer_values))
+        ):
             scaled = model.optimizer.scale_loss(loss)
-        return scaled, (y_pred, values[len(trainable):])
+        return scaled, (y_pred, values[len(trainable) :])
 
     (_, (y_pred, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        trainable, non_trainable)
+        trainable, non_trainable
+    )
     trainable, optimizer_values = model.optimizer.stateless_apply(
-        optimizer_values, grads, trainable)
+        optimizer_values, grads, trainable
+    )
     logs, metric_values = _stateless(
-        model.metrics_variables, metric_values,
-        lambda: model.compute_metrics(x, y, y_pred, sample_weight))
+        model.metrics_variables,
+        metric_values,
+        lambda: model.compute_metrics(x, y, y_pred, sample_weight),
+    )
     return logs, (trainable, non_trainable, optimizer_values, metric_values)
 
 
@@ -121,8 +130,10 @@ def test_step(model, state, data):
         return model.objective_loss(x, y, x_adv, clean_logits, training=False)[1]
 
     y_pred, values = _stateless(variables, [*trainable, *non_trainable], evaluate)
-    non_trainable = values[len(trainable):]
+    non_trainable = values[len(trainable) :]
     logs, metric_values = _stateless(
-        model.metrics_variables, metric_values,
-        lambda: model.compute_metrics(x, y, y_pred, sample_weight))
+        model.metrics_variables,
+        metric_values,
+        lambda: model.compute_metrics(x, y, y_pred, sample_weight),
+    )
     return logs, (trainable, non_trainable, metric_values)

@@ -49,8 +49,10 @@ def in_multi_worker_mode(strategy):
         return False
     import tensorflow as tf
 
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 class MultiWorkerFitMixin:
@@ -75,7 +77,8 @@ class MultiWorkerFitMixin:
 
     def _make_function(self, step_function, *args, **kwargs):
         if keras.backend.backend() != "tensorflow" or not in_multi_worker_mode(
-                self.distribute_strategy):
+            self.distribute_strategy
+        ):
             return super()._make_function(step_function, *args, **kwargs)
 
         def step_with_batch_axis(data):

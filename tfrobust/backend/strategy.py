@@ -70,8 +70,10 @@ def make_strategy(name="auto"):
     if keras.backend.backend() == "jax":
         return _jax_distribution(name)
     if keras.backend.backend() != "tensorflow":
-        raise ValueError("`make_strategy` supports the TensorFlow and JAX backends. "
-                         f"Received: KERAS_BACKEND={keras.backend.backend()!r}")
+        raise ValueError(
+            "`make_strategy` supports the TensorFlow and JAX backends. "
+            f"Received: KERAS_BACKEND={keras.backend.backend()!r}"
+        )
     import tensorflow as tf
 
     resolved = resolve_strategy_name(name)
@@ -95,7 +97,8 @@ def _jax_distribution(name):
         raise ValueError(
             "On JAX, a multi-process job calls `keras.distribution.initialize()` in each "
             "process, then trains under `keras.distribution.DataParallel()`; pass "
-            "--strategy auto after initialising. Received: name='multi_worker'")
+            "--strategy auto after initialising. Received: name='multi_worker'"
+        )
     devices = keras.distribution.list_devices()
     if name != "default" and len(devices) > 1:
         return keras.distribution.DataParallel(devices=devices)
@@ -118,5 +121,6 @@ def _num_workers(tf_config):
             "TF_CONFIG must be a JSON object such as "
             '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
             '"task": {"type": "worker", "index": 0}}. '
-            f"Received: TF_CONFIG={tf_config!r}") from None
+            f"Received: TF_CONFIG={tf_config!r}"
+        ) from None
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))

@@ -11,8 +11,9 @@ import pathlib
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("export", help="write a SavedModel for serving",
-                                   description=__doc__)
+    parser = subparsers.add_parser(
+        "export", help="write a SavedModel for serving", description=__doc__
+    )
     parser.add_argument("model", help="zoo ID or path to a .keras file")
     parser.add_argument("out_dir")
     parser.add_argument("--models-dir", help="zoo folder (default $TFROBUST_MODELS_DIR or models/)")

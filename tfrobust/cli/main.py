@@ -25,17 +25,21 @@ class CommandParser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.add_argument(*VERBOSE, action="store_true", default=argparse.SUPPRESS,
-                          help=VERBOSE_HELP)
+        self.add_argument(
+            *VERBOSE, action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
+        )
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="tfrobust", description="Adversarially robust image classifiers for Keras 3.",
-        epilog="Exit codes: 0 success, 2 bad usage or bad input, 1 any other error.")
+        prog="tfrobust",
+        description="Adversarially robust image classifiers for Keras 3.",
+        epilog="Exit codes: 0 success, 2 bad usage or bad input, 1 any other error.",
+    )
     parser.add_argument(*VERBOSE, action="store_true", help=VERBOSE_HELP)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                       parser_class=CommandParser)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=CommandParser
+    )
     for name in COMMANDS:
         importlib.import_module(f"tfrobust.cli.{name}").add_parser(subparsers)
     return parser
@@ -63,8 +67,11 @@ def main(argv=None):
         if args.verbose:
             traceback.print_exc()
         else:
-            print(f"tfrobust {args.command}: internal error: {type(error).__name__}: {error} "
-                  "(rerun with --verbose for the traceback)", file=sys.stderr)
+            print(
+                f"tfrobust {args.command}: internal error: {type(error).__name__}: {error} "
+                "(rerun with --verbose for the traceback)",
+                file=sys.stderr,
+            )
         return 1
 
 

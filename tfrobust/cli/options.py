@@ -15,7 +15,8 @@ def parse_eps(text):
         value = float(Fraction(text.strip()))
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(
-            f"epsilon must be a number or a fraction such as 8/255. Received: {text!r}")
+            f"epsilon must be a number or a fraction such as 8/255. Received: {text!r}"
+        )
     if value < 0:
         raise argparse.ArgumentTypeError(f"epsilon must be >= 0. Received: {text!r}")
     return value
@@ -31,8 +32,13 @@ class DownloadProgress:
         from rich.progress import TransferSpeedColumn
 
         self.description = description
-        self.bar = Progress(*Progress.get_default_columns()[:-1], DownloadColumn(),
-                            TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+        self.bar = Progress(
+            *Progress.get_default_columns()[:-1],
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
 
     def start(self, total):
         self.task = self.bar.add_task(self.description, total=total)
@@ -56,7 +62,9 @@ def load_model(model, models_dir=None):
 
     if model.endswith(".keras"):
         if not pathlib.Path(model).is_file():
-            raise FileNotFoundError(f"No model file at {model}: pass an existing .keras file "
-                                    "or a zoo ID (tfrobust zoo list)")
+            raise FileNotFoundError(
+                f"No model file at {model}: pass an existing .keras file "
+                "or a zoo ID (tfrobust zoo list)"
+            )
         return load_keras(model)
     return zoo.load_model(model, models_dir, progress=DownloadProgress(f"Downloading {model}"))

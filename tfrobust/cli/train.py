@@ -9,30 +9,48 @@ import sys
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("train", help="train a recipe, evaluate it, write a zoo entry",
-                                   description=__doc__)
+    parser = subparsers.add_parser(
+        "train", help="train a recipe, evaluate it, write a zoo entry", description=__doc__
+    )
     parser.add_argument("recipe", help="a recipe file, e.g. recipes/pgd_at_mnist_lenet.yaml")
     parser.add_argument("--scale", help="a named scale of the recipe, e.g. cpu")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a recipe value, e.g. --set training.epochs=3")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. --set training.epochs=3",
+    )
     parser.add_argument("--out", help="run folder (default runs/<recipe name>[-<scale>])")
-    parser.add_argument("--strategy", default="auto",
-                        choices=("auto", "default", "mirrored", "multi_worker"),
-                        help="tf.distribute strategy; auto: multi-worker when TF_CONFIG names "
-                             "several workers, mirrored on several GPUs, else default")
-    parser.add_argument("--publish", nargs="?", const="models", metavar="MODELS_DIR",
-                        help="also copy the entry into the zoo (default models/)")
-    parser.add_argument("--check", action="store_true",
-                        help="only validate the recipe and print it resolved")
+    parser.add_argument(
+        "--strategy",
+        default="auto",
+        choices=("auto", "default", "mirrored", "multi_worker"),
+        help="tf.distribute strategy; auto: multi-worker when TF_CONFIG names "
+        "several workers, mirrored on several GPUs, else default",
+    )
+    parser.add_argument(
+        "--publish",
+        nargs="?",
+        const="models",
+        metavar="MODELS_DIR",
+        help="also copy the entry into the zoo (default models/)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only validate the recipe and print it resolved"
+    )
     parser.set_defaults(func=run)
 
 
 def where_results_go(out):
     """Told before a run that may take hours, so users can watch it and find what it wrote."""
-    return (f"Training, then evaluating, in the run folder {out}/: TensorBoard logs in "
-            f"{out}/logs/ (tensorboard --logdir {out}/logs), each finished attack in "
-            f"{out}/eval_parts/, and at the end the zoo entry (model.keras, eval.json, "
-            "MODEL_CARD.md). Run the same command again to resume.")
+    return (
+        f"Training, then evaluating, in the run folder {out}/: TensorBoard logs in "
+        f"{out}/logs/ (tensorboard --logdir {out}/logs), each finished attack in "
+        f"{out}/eval_parts/, and at the end the zoo entry (model.keras, eval.json, "
+        "MODEL_CARD.md). Run the same command again to resume."
+    )
 
 
 def run(args):
@@ -52,8 +70,10 @@ def run(args):
     strategy = make_strategy(args.strategy)
     print(where_results_go(out))
     summary = runner.run_recipe(recipe, out, strategy, command)
-    print(f"clean {summary.clean_accuracy:.2%}, robust {summary.robust_accuracy:.2%} "
-          f"on {summary.n} images of {summary.dataset}; zoo entry in {out}")
+    print(
+        f"clean {summary.clean_accuracy:.2%}, robust {summary.robust_accuracy:.2%} "
+        f"on {summary.n} images of {summary.dataset}; zoo entry in {out}"
+    )
     if args.publish:
         import pathlib
 

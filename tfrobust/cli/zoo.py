@@ -5,8 +5,9 @@ import pathlib
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("zoo", help="list zoo models, show a card, write the leaderboard",
-                                   description=__doc__)
+    parser = subparsers.add_parser(
+        "zoo", help="list zoo models, show a card, write the leaderboard", description=__doc__
+    )
     parser.add_argument("--models-dir", help="zoo folder (default $TFROBUST_MODELS_DIR or models/)")
     actions = parser.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="model IDs with their accuracies")
@@ -16,13 +17,19 @@ def add_parser(subparsers):
     show = actions.add_parser("show", help="print a model's card")
     show.add_argument("name")
     show.set_defaults(func=show_command)
-    board = actions.add_parser("leaderboard", help="regenerate models/README.md from eval.json files")
+    board = actions.add_parser(
+        "leaderboard", help="regenerate models/README.md from eval.json files"
+    )
     board.set_defaults(func=leaderboard_command)
-    cards = actions.add_parser("cards", help="rewrite every MODEL_CARD.md from its entry's "
-                                             "recipe.yaml, eval.json and training_time.json")
+    cards = actions.add_parser(
+        "cards",
+        help="rewrite every MODEL_CARD.md from its entry's "
+        "recipe.yaml, eval.json and training_time.json",
+    )
     cards.set_defaults(func=cards_command)
-    tables = actions.add_parser("reproduction",
-                                help="write docs/reproduction.md and plots from models/tables.yaml")
+    tables = actions.add_parser(
+        "reproduction", help="write docs/reproduction.md and plots from models/tables.yaml"
+    )
     tables.add_argument("--out", default="docs", help="output folder (default docs/)")
     tables.set_defaults(func=reproduction_command)
     site = actions.add_parser("site", help="write the static leaderboard website into OUT")
@@ -41,8 +48,14 @@ def list_command(args):
     table = Table("ID", "dataset", "threat model", "clean", "robust", "n")
     for name in zoo.list_models(args.dataset, args.threat_model, args.models_dir):
         e = entries[name]
-        table.add_row(name, e.report_as, threat_text(e.threat_model, e.eps),
-                      f"{e.clean_accuracy:.2%}", f"{e.robust_accuracy:.2%}", str(e.n))
+        table.add_row(
+            name,
+            e.report_as,
+            threat_text(e.threat_model, e.eps),
+            f"{e.clean_accuracy:.2%}",
+            f"{e.robust_accuracy:.2%}",
+            str(e.n),
+        )
     console = Console()
     # Wider than the terminal rather than cutting IDs, which users copy into commands.
     needed = console.measure(table, options=console.options.update(max_width=10_000)).maximum

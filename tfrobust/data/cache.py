@@ -29,8 +29,9 @@ def cache_dir():
 
 
 def cache_path(name, split, sources, order):
-    stats = [(str(pathlib.Path(p).resolve()), os.path.getsize(p), os.path.getmtime(p))
-             for p in sources]
+    stats = [
+        (str(pathlib.Path(p).resolve()), os.path.getsize(p), os.path.getmtime(p)) for p in sources
+    ]
     key = json.dumps([FORMAT_VERSION, name, split, order, stats]).encode()
     return cache_dir() / name / f"{split}-{hashlib.sha256(key).hexdigest()[:16]}.npz"
 
@@ -42,8 +43,11 @@ def load(path):
         with np.load(path, allow_pickle=False) as arrays:
             return arrays["images"], arrays["labels"]
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        warnings.warn(f"The data cache {path} is damaged ({type(error).__name__}: {error}); "
-                      "rebuilding it from the source files.", stacklevel=2)
+        warnings.warn(
+            f"The data cache {path} is damaged ({type(error).__name__}: {error}); "
+            "rebuilding it from the source files.",
+            stacklevel=2,
+        )
         return None
 
 

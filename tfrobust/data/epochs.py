@@ -19,15 +19,16 @@ def holdout(n_total, n, seed):
     """`(train_index, validation_index)`: `n` of `range(n_total)` drawn with `seed` for
     validation, the rest for training, both in the split's order."""
     if not 0 <= n < n_total:
-        raise ValueError(f"dataset.validation.n: must be in [0, {n_total}) for a training "
-                         f"split of {n_total} images. Received: {n}")
+        raise ValueError(
+            f"dataset.validation.n: must be in [0, {n_total}) for a training "
+            f"split of {n_total} images. Received: {n}"
+        )
     chosen = np.zeros(n_total, bool)
     chosen[np.random.default_rng(seed).permutation(n_total)[:n]] = True
     return np.flatnonzero(~chosen), np.flatnonzero(chosen)
 
 
-def training_batches(arrays, prepare, batch_size, steps_per_epoch, seed, epochs,
-                     first_epoch=0):
+def training_batches(arrays, prepare, batch_size, steps_per_epoch, seed, epochs, first_epoch=0):
     """A `tf.data` stream of batches for `fit` epochs `first_epoch` to `epochs - 1`.
 
     Args:
@@ -50,18 +51,19 @@ def training_batches(arrays, prepare, batch_size, steps_per_epoch, seed, epochs,
 
     def one_pass(epoch_key, r):
         key = fold(epoch_key, r)
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                         seed=fold(key, 0))
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=fold(key, 0)
+        )
         augment_key = fold(key, 1)
         examples = tf.data.Dataset.from_tensor_slices(order).map(
             lambda i: prepare(tuple(tf.gather(t, i) for t in tensors), fold(augment_key, i)),
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
         return examples.batch(batch_size)
 
     def epoch(e):
         key = fold(base, e)
-        return (tf.data.Dataset.counter().flat_map(lambda r: one_pass(key, r))
-                .take(steps_per_epoch))
+        return tf.data.Dataset.counter().flat_map(lambda r: one_pass(key, r)).take(steps_per_epoch)
 
-    return (tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch)
-            .prefetch(tf.data.AUTOTUNE))
+    return tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch).prefetch(tf.data.AUTOTUNE)

@@ -63,10 +63,13 @@ def _read_local(spec, split, root, fmt, files):
         raise DataFileError(
             f"Could not read the {spec.name} {split} data: {', '.join(map(str, bad))} "
             f"{'is' if len(bad) == 1 else 'are'} damaged or truncated ({type(error).__name__}: "
-            f"{error}). Download it again.") from error
+            f"{error}). Download it again."
+        ) from error
     if images.shape[1:] != spec.image_shape:
-        raise ValueError(f"{files[0]}: images of shape {images.shape[1:]}, "
-                         f"expected {spec.image_shape} for {spec.name}")
+        raise ValueError(
+            f"{files[0]}: images of shape {images.shape[1:]}, "
+            f"expected {spec.image_shape} for {spec.name}"
+        )
     cache.save(path, images, labels)
     return images, labels
 
@@ -136,7 +139,8 @@ def load_uint8(name, split, data_dir=None, download=True):
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             tried.append(f"tensorflow-datasets {spec.tfds_name!r}: {first_line[:300]}")
     raise DatasetNotFoundError(
-        f"Could not load {name!r} split {split!r}. Tried:\n  - " + "\n  - ".join(tried)
+        f"Could not load {name!r} split {split!r}. Tried:\n  - "
+        + "\n  - ".join(tried)
         + f"\nFix: put the files in a folder as listed above and pass data_dir=... "
         f"(or set ${ENV_VAR}), or run once with network access so tensorflow-datasets "
         f"can download {spec.tfds_name or name!r}."
@@ -158,8 +162,17 @@ def load_numpy(name, split, data_dir=None, n=None, download=True):
     return images.astype(np.float32) / 255.0, labels
 
 
-def load(name, split, data_dir=None, batch_size=None, shuffle=False, augment=False,
-         n=None, seed=0, download=True):
+def load(
+    name,
+    split,
+    data_dir=None,
+    batch_size=None,
+    shuffle=False,
+    augment=False,
+    n=None,
+    seed=0,
+    download=True,
+):
     """A `tf.data.Dataset` of `(float32 image in [0, 1] HWC, int64 label)`.
 
     Args:
@@ -181,12 +194,14 @@ def load(name, split, data_dir=None, batch_size=None, shuffle=False, augment=Fal
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y),
-                num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(
+        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if augment:  # each image's crop and flip from its own seed, new ones every epoch
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds).map(lambda xy, s: (augment_image(xy[0], s), xy[1]),
-                                                num_parallel_calls=tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda xy, s: (augment_image(xy[0], s), xy[1]), num_parallel_calls=tf.data.AUTOTUNE
+        )
     if batch_size:
         ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)

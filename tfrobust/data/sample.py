@@ -23,7 +23,8 @@ from tfrobust.data.formats.image_folder import order_key
 
 def _write_idx(path, array):
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
     with gzip.GzipFile(path, "wb", mtime=0) as f:
         f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
 
@@ -57,8 +58,10 @@ def sample_image_folder(src, dst, sizes):
             # One pass in archive order: a gzip stream cannot seek back cheaply.
             data = {m.name: archive.extractfile(m).read() for m in archive if m.name in chosen}
         # gzip with mtime 0, so the same source gives the same bytes.
-        with gzip.GzipFile(dst / f"{split}.tar.gz", "wb", mtime=0) as gz, \
-                tarfile.open(fileobj=gz, mode="w") as out:
+        with (
+            gzip.GzipFile(dst / f"{split}.tar.gz", "wb", mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w") as out,
+        ):
             for name in sorted(chosen, key=key):
                 info = tarfile.TarInfo(name)
                 info.size, info.mtime = len(data[name]), 0
@@ -76,6 +79,7 @@ def write_sums(root):
 def write_sample(src, dst, mnist_sizes=None, cifar_sizes=None):
     src, dst = pathlib.Path(src), pathlib.Path(dst)
     sample_mnist(src / "mnist", dst / "mnist", mnist_sizes or {"train": 2000, "test": 500})
-    sample_image_folder(src / "cifar10-jpeg", dst / "cifar10-jpeg",
-                        cifar_sizes or {"train": 1000, "test": 500})
+    sample_image_folder(
+        src / "cifar10-jpeg", dst / "cifar10-jpeg", cifar_sizes or {"train": 1000, "test": 500}
+    )
     write_sums(dst)

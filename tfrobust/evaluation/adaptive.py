@@ -59,7 +59,8 @@ def adaptive_attacks(model, x):
             raise ValueError(
                 "The model's output is random at inference, and on JAX a compiled attack "
                 "sees the same random draw in every pass, so EOT cannot average over draws. "
-                "Evaluate it with KERAS_BACKEND=tensorflow.")
+                "Evaluate it with KERAS_BACKEND=tensorflow."
+            )
         for name in RANDOMISED_ATTACKS:
             found.setdefault(name, []).append(RANDOMISED)
     return found
@@ -72,13 +73,16 @@ def describe(summary):
         return ["No defense layer in this model asks for an adaptive attack."]
     lines = []
     for attack in adaptive:
-        lines.append(f"{', '.join(attack.adaptive_for)}: {attack.name} "
-                     f"{attack.robust_accuracy:.2%} robust")
+        lines.append(
+            f"{', '.join(attack.adaptive_for)}: {attack.name} {attack.robust_accuracy:.2%} robust"
+        )
     before = summary.robust_accuracy_non_adaptive
     if before is None:
         lines.append("The adaptive attacks were also requested by name: nothing to compare.")
     else:
         change = before - summary.robust_accuracy
-        lines.append(f"Worst case without the adaptive attacks {before:.2%}, with them "
-                     f"{summary.robust_accuracy:.2%} ({change:.2%} lower).")
+        lines.append(
+            f"Worst case without the adaptive attacks {before:.2%}, with them "
+            f"{summary.robust_accuracy:.2%} ({change:.2%} lower)."
+        )
     return lines

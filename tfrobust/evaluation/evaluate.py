@@ -80,8 +80,9 @@ def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
     built = []
     for i, attack in enumerate(_as_list(attacks)):
         if isinstance(attack, str):
-            attack = registry.make_attack(attack, eps, norm=norm, seed=seed + i,
-                                          configs=attack_kwargs)
+            attack = registry.make_attack(
+                attack, eps, norm=norm, seed=seed + i, configs=attack_kwargs
+            )
         elif abs(float(attack.eps) - eps) > 1e-12 or attack.norm != norm:
             raise ValueError(
                 f"{attack!r} does not match the threat model norm={norm!r}, eps={eps:g}"
@@ -93,10 +94,12 @@ def build_attacks(attacks, eps, norm, seed, attack_kwargs=None):
 def _at_eps(attacks, built, eps, seed, attack_kwargs):
     """`built` rebuilt at budget `eps`, attack `i` seeded `seed + i`: those named in `attacks`
     from the registry (step sizes that are fractions of eps scale), objects by `with_eps`."""
-    return [registry.make_attack(spec, eps, norm=attack.norm, seed=seed + i,
-                                 configs=attack_kwargs)
-            if isinstance(spec, str) else attack.with_eps(eps, seed=seed + i)
-            for i, (spec, attack) in enumerate(zip(attacks, built))]
+    return [
+        registry.make_attack(spec, eps, norm=attack.norm, seed=seed + i, configs=attack_kwargs)
+        if isinstance(spec, str)
+        else attack.with_eps(eps, seed=seed + i)
+        for i, (spec, attack) in enumerate(zip(attacks, built))
+    ]
 
 
 def _with_adaptive(model, x, attacks, built, eps, norm, seed, attack_kwargs):
@@ -113,8 +116,9 @@ def _with_adaptive(model, x, attacks, built, eps, norm, seed, attack_kwargs):
                     targets[i] += defenses
         else:
             attacks.append(name)
-            built.append(registry.make_attack(name, eps, norm=norm, seed=seed + len(built),
-                                              configs=configs))
+            built.append(
+                registry.make_attack(name, eps, norm=norm, seed=seed + len(built), configs=configs)
+            )
             targets.append(list(defenses))
     return attacks, built, targets
 
@@ -151,17 +155,19 @@ def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, advance=
     """The robust mask of one attack over all batches (the points in `clean` only)."""
     robust_all = []
     for start in range(0, len(x), batch_size):
-        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        correct = clean[start:start + batch_size]
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        correct = clean[start : start + batch_size]
         if isinstance(attack, Ensemble):
             _, report = attack.run(model, xb, yb)
             robust = report.robust & correct
-            _add_stages(tally, [(st.name, st.n_attacked, st.n_fooled, st.seconds)
-                                for st in report.stages])
+            _add_stages(
+                tally, [(st.name, st.n_attacked, st.n_fooled, st.seconds) for st in report.stages]
+            )
             tally.skipped = report.skipped
         else:
-            robust = attack_still_robust(model, attack, xb, yb, correct, batch_size,
-                                         tally.name).robust
+            robust = attack_still_robust(
+                model, attack, xb, yb, correct, batch_size, tally.name
+            ).robust
         robust_all.append(robust)
         if advance is not None:
             advance(tally.name, eps, len(xb))
@@ -175,8 +181,12 @@ def _run_batches(model, x, y, attacks, batch_size, eps, advance=None, store=None
     (`ResultStore`), each attack's result is read from it when present and
     written to it when computed, so a killed evaluation resumes attack by attack.
     """
-    clean = np.concatenate([predict_labels(model, x[i:i + batch_size], batch_size)
-                            == y[i:i + batch_size] for i in range(0, len(x), batch_size)])
+    clean = np.concatenate(
+        [
+            predict_labels(model, x[i : i + batch_size], batch_size) == y[i : i + batch_size]
+            for i in range(0, len(x), batch_size)
+        ]
+    )
     tallies = [_Tally(a.name) for a in attacks]
     robust_by_name, masks = {}, []
     for attack, tally in zip(attacks, tallies):
@@ -198,8 +208,9 @@ def _run_batches(model, x, y, attacks, batch_size, eps, advance=None, store=None
                 if advance is not None:
                     advance(tally.name, eps, len(x))
             else:
-                robust = _attack_batches(model, x, y, clean, attack, tally, batch_size, eps,
-                                         advance)
+                robust = _attack_batches(
+                    model, x, y, clean, attack, tally, batch_size, eps, advance
+                )
             tally.seconds += time.perf_counter() - t0
             if store is not None:
                 store.save(tally, attack, eps, robust)
@@ -212,9 +223,15 @@ def _stage_rows(tally, n, n_clean):
     rows, remaining = [], n_clean
     for name, (attacked, fooled, seconds) in tally.stages.items():
         remaining -= fooled
-        rows.append({"name": name, "n_attacked": int(attacked), "n_fooled": int(fooled),
-                     "robust_accuracy": remaining / n,
-                     "seconds": float(seconds)})
+        rows.append(
+            {
+                "name": name,
+                "n_attacked": int(attacked),
+                "n_fooled": int(fooled),
+                "robust_accuracy": remaining / n,
+                "seconds": float(seconds),
+            }
+        )
     return rows
 
 
@@ -230,9 +247,17 @@ def _progress(enabled, total):
     from rich.progress import TimeElapsedColumn
     from rich.progress import TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("points attacked,"), TimeElapsedColumn(), TextColumn("elapsed,"),
-                   TimeRemainingColumn(), TextColumn("left"), transient=False)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("points attacked,"),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        transient=False,
+    )
     task = bar.add_task("attacks", total=total)
 
     def advance(name, eps, points):
@@ -241,10 +266,26 @@ def _progress(enabled, total):
     return bar, advance
 
 
-def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None,
-             batch_size=256, seed=0, curve_eps=(), sanity=False, attack_kwargs=None,
-             model_name=None, dataset_name="", data_order="", progress=False,
-             resume_dir=None, outputs="logits", adaptive=True):
+def evaluate(
+    model,
+    data,
+    attacks="autoattack",
+    eps=8 / 255,
+    norm="linf",
+    n=None,
+    batch_size=256,
+    seed=0,
+    curve_eps=(),
+    sanity=False,
+    attack_kwargs=None,
+    model_name=None,
+    dataset_name="",
+    data_order="",
+    progress=False,
+    resume_dir=None,
+    outputs="logits",
+    adaptive=True,
+):
     """Evaluate `model` on the first `n` points of `data`; return an `EvalSummary`.
 
     Args:
@@ -312,8 +353,9 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None
     built = build_attacks(attacks, eps, norm, seed, attack_kwargs)
     targets = [[] for _ in built]
     if adaptive:
-        attacks, built, targets = _with_adaptive(model, x, attacks, built, eps, norm, seed,
-                                                 attack_kwargs)
+        attacks, built, targets = _with_adaptive(
+            model, x, attacks, built, eps, norm, seed, attack_kwargs
+        )
     curve_eps = sorted({float(e) for e in curve_eps} - {0.0, eps})
     store = None
     if resume_dir is not None:
@@ -341,28 +383,43 @@ def evaluate(model, data, attacks="autoattack", eps=8 / 255, norm="linf", n=None
     if not sanity:
         options["checks"] = MODEL_CHECKS
     k = min(len(x), options.pop("n", 200))
-    checks = list(sanity_checks(model, x[:k], y[:k], eps=eps, norm=norm, seed=seed,
-                                **options).checks)
+    checks = list(
+        sanity_checks(model, x[:k], y[:k], eps=eps, norm=norm, seed=seed, **options).checks
+    )
     n_points = len(x)
     results = [
-        AttackResult(name=t.name, robust_accuracy=float(m.mean()),
-                     seconds=float(t.seconds), config=_jsonable(a.get_config()),
-                     stages=_stage_rows(t, n_points, int(clean.sum())),
-                     skipped=list(t.skipped), adaptive_for=list(defenses))
+        AttackResult(
+            name=t.name,
+            robust_accuracy=float(m.mean()),
+            seconds=float(t.seconds),
+            config=_jsonable(a.get_config()),
+            stages=_stage_rows(t, n_points, int(clean.sum())),
+            skipped=list(t.skipped),
+            adaptive_for=list(defenses),
+        )
         for a, t, m, defenses in zip(built, tallies, masks, targets)
     ]
     plain = [m for m, defenses in zip(masks, targets) if not defenses]
-    non_adaptive = (float(np.logical_and.reduce([clean, *plain]).mean())
-                    if plain and len(plain) < len(masks) else None)
+    non_adaptive = (
+        float(np.logical_and.reduce([clean, *plain]).mean())
+        if plain and len(plain) < len(masks)
+        else None
+    )
     return EvalSummary(
-        model=model_name or getattr(model, "name", "model"), dataset=dataset_name,
-        threat_model=ThreatModel(norm=norm, eps=eps), n=n_points, seed=int(seed),
-        clean_accuracy=float(clean.mean()), robust_accuracy=float(worst.mean()),
+        model=model_name or getattr(model, "name", "model"),
+        dataset=dataset_name,
+        threat_model=ThreatModel(norm=norm, eps=eps),
+        n=n_points,
+        seed=int(seed),
+        clean_accuracy=float(clean.mean()),
+        robust_accuracy=float(worst.mean()),
         attacks=results,
         curve=[CurvePoint(eps=e, robust_accuracy=a) for e, a in sorted(points.items())],
         sanity=[c if isinstance(c, SanityCheck) else SanityCheck(**c) for c in checks],
-        wall_time_s=time.perf_counter() - start + earlier, versions=library_versions(),
-        data_order=data_order, points_sha256=points_sha256(x, y),
+        wall_time_s=time.perf_counter() - start + earlier,
+        versions=library_versions(),
+        data_order=data_order,
+        points_sha256=points_sha256(x, y),
         robust_accuracy_non_adaptive=non_adaptive,
     )
 

@@ -21,8 +21,19 @@ from tfrobust.argument_validation import check_int
 from tfrobust.argument_validation import check_number
 
 
-def knn_accuracy(model, layer_name, x_train, y_train, x_test, y_test, k=5,
-                 temperature=0.07, part=None, pool="avg", batch_size=256):
+def knn_accuracy(
+    model,
+    layer_name,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    k=5,
+    temperature=0.07,
+    part=None,
+    pool="avg",
+    batch_size=256,
+):
     """Weighted k-NN accuracy of `layer_name`'s features (inference mode).
 
     Args:
@@ -57,17 +68,21 @@ def knn_accuracy(model, layer_name, x_train, y_train, x_test, y_test, k=5,
     """
     ks = [k] if isinstance(k, numbers.Integral) else list(k)
     if not ks:
-        raise ValueError(f"`k` must be an integer or a non-empty sequence of them. "
-                         f"Received: k={k!r}")
-    ks = [check_int("k", v, maximum=len(x_train), hint=" (at most the training points)")
-          for v in ks]
+        raise ValueError(
+            f"`k` must be an integer or a non-empty sequence of them. Received: k={k!r}"
+        )
+    ks = [
+        check_int("k", v, maximum=len(x_train), hint=" (at most the training points)") for v in ks
+    ]
     check_number("temperature", temperature, minimum=0, exclusive_minimum=True)
     check_choice("pool", pool, ("avg", "flatten"))
     y_train = np.asarray(y_train).reshape(-1).astype("int64")
     y_test = np.asarray(y_test).reshape(-1).astype("int64")
     if len(y_train) != len(x_train) or len(y_test) != len(x_test):
-        raise ValueError("Images and labels differ in length. Received: "
-                         f"{len(x_train)}/{len(y_train)} train, {len(x_test)}/{len(y_test)} test")
+        raise ValueError(
+            "Images and labels differ in length. Received: "
+            f"{len(x_train)}/{len(y_train)} train, {len(x_test)}/{len(y_test)} test"
+        )
 
     extract = _extractor(model, layer_name, part)
     train = _normalise(_features(extract, x_train, batch_size, pool))
@@ -75,13 +90,13 @@ def knn_accuracy(model, layer_name, x_train, y_train, x_test, y_test, k=5,
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     correct = {v: 0 for v in ks}
     for start in range(0, len(test), batch_size):
-        similarity = test[start:start + batch_size] @ train.T
+        similarity = test[start : start + batch_size] @ train.T
         # Neighbours sorted by decreasing similarity; the largest k covers all.
-        top = np.argsort(-similarity, axis=1, kind="stable")[:, :max(ks)]
+        top = np.argsort(-similarity, axis=1, kind="stable")[:, : max(ks)]
         top_similarity = np.take_along_axis(similarity, top, axis=1)
         weights = np.exp((top_similarity - 1.0) / temperature)  # shifted, same argmax
         votes_for = np.eye(num_classes)[y_train[top]] * weights[..., None]
-        truth = y_test[start:start + batch_size]
+        truth = y_test[start : start + batch_size]
         for v in ks:
             predicted = votes_for[:, :v].sum(axis=1).argmax(axis=1)
             correct[v] += int((predicted == truth).sum())
@@ -96,15 +111,18 @@ def _extractor(model, layer_name, part):
         sub_model = keras.Model(model.inputs, layer.output)
         return lambda x: sub_model(x, training=False)
     if not hasattr(layer, "separate"):
-        raise ValueError(f"Layer {layer_name!r} has no `separate` method to take parts from. "
-                         f"Received: part={part!r}")
+        raise ValueError(
+            f"Layer {layer_name!r} has no `separate` method to take parts from. "
+            f"Received: part={part!r}"
+        )
     sub_model = keras.Model(model.inputs, layer.input)
 
     def extract(x):
         parts = layer.separate(sub_model(x, training=False), training=False)
         if part not in parts:
-            raise ValueError(f"Unknown part; layer {layer_name!r} has {sorted(parts)}. "
-                             f"Received: part={part!r}")
+            raise ValueError(
+                f"Unknown part; layer {layer_name!r} has {sorted(parts)}. Received: part={part!r}"
+            )
         return parts[part]
 
     return extract
@@ -113,12 +131,15 @@ def _extractor(model, layer_name, part):
 def _features(extract, x, batch_size, pool):
     chunks = []
     for start in range(0, len(x), batch_size):
-        batch = ops.convert_to_tensor(np.asarray(x[start:start + batch_size], dtype="float32"))
+        batch = ops.convert_to_tensor(np.asarray(x[start : start + batch_size], dtype="float32"))
         features = ops.convert_to_numpy(extract(batch))
         features = features.astype("float64")
         if features.ndim > 2:
-            features = (features.mean(axis=tuple(range(1, features.ndim - 1))) if pool == "avg"
-                        else features.reshape(len(features), -1))
+            features = (
+                features.mean(axis=tuple(range(1, features.ndim - 1)))
+                if pool == "avg"
+                else features.reshape(len(features), -1)
+            )
         chunks.append(features)
     return np.concatenate(chunks)
 

@@ -29,44 +29,109 @@ ATTACKS = Registry("attack")
 
 
 @ATTACKS.register("pgd")
-def _pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
-         loss="ce", name=None):
+def _pgd(
+    eps,
+    norm,
+    seed,
+    steps=20,
+    restarts=1,
+    step_fraction=None,
+    random_start=True,
+    loss="ce",
+    name=None,
+):
     """PGD with step `step_fraction * eps` (default `2.5 * eps / steps`, Madry et al.)."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
-    return PGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, norm=norm,
-               restarts=restarts, random_start=random_start, loss=loss, seed=seed, name=name)
+    return PGD(
+        eps,
+        step_size=max(fraction * eps, 1e-6),
+        steps=steps,
+        norm=norm,
+        restarts=restarts,
+        random_start=random_start,
+        loss=loss,
+        seed=seed,
+        name=name,
+    )
 
 
 @ATTACKS.register("cw")
 def _cw(eps, norm, seed, steps=30, **kwargs):
-    """"C&W" in the defense papers' tables: PGD on the Carlini-Wagner margin loss (CW-inf)."""
+    """ "C&W" in the defense papers' tables: PGD on the Carlini-Wagner margin loss (CW-inf)."""
     return _pgd(eps, norm, seed, steps=steps, loss="cw", **kwargs)
 
 
 @ATTACKS.register("joint-pgd")
-def _joint_pgd(eps, norm, seed, steps=20, restarts=1, step_fraction=None, random_start=True,
-               loss="ce", beta=2.0, name=None):
+def _joint_pgd(
+    eps,
+    norm,
+    seed,
+    steps=20,
+    restarts=1,
+    step_fraction=None,
+    random_start=True,
+    loss="ce",
+    beta=2.0,
+    name=None,
+):
     """PGD on the joint loss of the output and the auxiliary heads (CIFS's probes, FSR's and
     CAS's heads; `beta` = 2 as CIFS's reference), step as `_pgd`."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
-    return JointLossPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, beta=beta,
-                        norm=norm, restarts=restarts, loss=loss, random_start=random_start,
-                        seed=seed, name=name)
+    return JointLossPGD(
+        eps,
+        step_size=max(fraction * eps, 1e-6),
+        steps=steps,
+        beta=beta,
+        norm=norm,
+        restarts=restarts,
+        loss=loss,
+        random_start=random_start,
+        seed=seed,
+        name=name,
+    )
 
 
 @ATTACKS.register("eot-pgd")
-def _eot_pgd(eps, norm, seed, steps=20, samples=20, restarts=1, step_fraction=None,
-             random_start=True, loss="ce", name=None):
+def _eot_pgd(
+    eps,
+    norm,
+    seed,
+    steps=20,
+    samples=20,
+    restarts=1,
+    step_fraction=None,
+    random_start=True,
+    loss="ce",
+    name=None,
+):
     """PGD on the loss averaged over `samples` draws of a randomised model, step as `_pgd`."""
     fraction = 2.5 / steps if step_fraction is None else step_fraction
-    return EOTPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, samples=samples,
-                  norm=norm, restarts=restarts, random_start=random_start, loss=loss, seed=seed,
-                  name=name)
+    return EOTPGD(
+        eps,
+        step_size=max(fraction * eps, 1e-6),
+        steps=steps,
+        samples=samples,
+        norm=norm,
+        restarts=restarts,
+        random_start=random_start,
+        loss=loss,
+        seed=seed,
+        name=name,
+    )
 
 
 @ATTACKS.register("pgd-random-target")
-def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_start=True,
-                       loss="ce", num_classes=None, name=None):
+def _pgd_random_target(
+    eps,
+    norm,
+    seed,
+    steps=10,
+    step_fraction=None,
+    random_start=True,
+    loss="ce",
+    num_classes=None,
+    name=None,
+):
     """Targeted PGD towards a random wrong class (feature denoising), scored on true labels.
 
     Step `step_fraction * eps`, by default the reference code's
@@ -75,23 +140,36 @@ def _pgd_random_target(eps, norm, seed, steps=10, step_fraction=None, random_sta
     """
     check_int("steps", steps)
     fraction = max(1 / 16, 1 / steps) if step_fraction is None else step_fraction
-    return RandomTargetPGD(eps, step_size=max(fraction * eps, 1e-6), steps=steps, norm=norm,
-                           prob_start_from_clean=0.0 if random_start else 1.0, loss=loss,
-                           num_classes=num_classes, seed=seed, name=name)
+    return RandomTargetPGD(
+        eps,
+        step_size=max(fraction * eps, 1e-6),
+        steps=steps,
+        norm=norm,
+        prob_start_from_clean=0.0 if random_start else 1.0,
+        loss=loss,
+        num_classes=num_classes,
+        seed=seed,
+        name=name,
+    )
 
 
 ATTACKS.register(
-    "autoattack", lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, **kw))
+    "autoattack", lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, **kw)
+)
 ATTACKS.register(
     "autoattack-plus",
-    lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, version="plus", **kw))
+    lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, version="plus", **kw),
+)
 ATTACKS.register(
     "autoattack-rand",
-    lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, version="rand", **kw))
+    lambda eps, norm, seed, **kw: AutoAttack(eps, norm=norm, seed=seed, version="rand", **kw),
+)
 ATTACKS.register(
-    "apgd-ce", lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="ce", seed=seed, **kw))
+    "apgd-ce", lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="ce", seed=seed, **kw)
+)
 ATTACKS.register(
-    "apgd-dlr", lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="dlr", seed=seed, **kw))
+    "apgd-dlr", lambda eps, norm, seed, **kw: APGD(eps, norm=norm, loss="dlr", seed=seed, **kw)
+)
 ATTACKS.register("apgd-t", lambda eps, norm, seed, **kw: APGDT(eps, norm=norm, seed=seed, **kw))
 ATTACKS.register("fab", lambda eps, norm, seed, **kw: FAB(eps, norm=norm, seed=seed, **kw))
 ATTACKS.register("fab-t", lambda eps, norm, seed, **kw: FABT(eps, norm=norm, seed=seed, **kw))
@@ -103,10 +181,16 @@ ATTACKS.register("square", lambda eps, norm, seed, **kw: Square(eps, norm=norm, 
 def _ensemble(eps, norm, seed, of=None, name=None, configs=None):
     """The attacks named `of`, each built from `configs` with its own seed."""
     if not of:
-        raise ValueError(f"{name!r}: an ensemble takes `of`, the names of its attacks. "
-                         f"Received: of={of!r}")
-    return Ensemble([make_attack(m, eps, norm, None if seed is None else seed + j, configs)
-                     for j, m in enumerate(of)], name=name)
+        raise ValueError(
+            f"{name!r}: an ensemble takes `of`, the names of its attacks. Received: of={of!r}"
+        )
+    return Ensemble(
+        [
+            make_attack(m, eps, norm, None if seed is None else seed + j, configs)
+            for j, m in enumerate(of)
+        ],
+        name=name,
+    )
 
 
 def list_attacks():
@@ -133,4 +217,3 @@ def make_attack(name, eps, norm="linf", seed=None, configs=None, **kwargs):
         return factory(eps, norm, seed, name=key, **options)
     except TypeError as error:
         raise ValueError(f"{name!r}: bad arguments for {base!r}: {error}") from None
-

@@ -58,13 +58,17 @@ def markdown(summary):
         f"| clean | {_pct(summary.clean_accuracy)} | |",
     ]
     if summary.test_clean:
-        lines.append(f"| clean, first {summary.test_clean['n']} test points | "
-                     f"{_pct(summary.test_clean['accuracy'])} | |")
+        lines.append(
+            f"| clean, first {summary.test_clean['n']} test points | "
+            f"{_pct(summary.test_clean['accuracy'])} | |"
+        )
     for attack in summary.attacks:
         lines.append(f"| {attack.name} | {_pct(attack.robust_accuracy)} | {attack.seconds:.1f} |")
         for stage in attack.stages:
-            lines.append(f"| &nbsp;&nbsp;after {stage['name']} | "
-                         f"{_pct(stage['robust_accuracy'])} | {stage['seconds']:.1f} |")
+            lines.append(
+                f"| &nbsp;&nbsp;after {stage['name']} | "
+                f"{_pct(stage['robust_accuracy'])} | {stage['seconds']:.1f} |"
+            )
         if attack.skipped:
             lines.append(f"| &nbsp;&nbsp;not run: {', '.join(attack.skipped)} | | |")
     lines.append(f"| **worst case** | **{_pct(summary.robust_accuracy)}** | |")

@@ -21,16 +21,21 @@ class ResultStore:
 
     def __init__(self, folder, points_sha256, norm, seed, attack_kwargs):
         self.folder = pathlib.Path(folder)
-        self.key = {"points_sha256": points_sha256, "norm": norm, "seed": int(seed),
-                    "attack_kwargs": attack_kwargs or {}}
+        self.key = {
+            "points_sha256": points_sha256,
+            "norm": norm,
+            "seed": int(seed),
+            "attack_kwargs": attack_kwargs or {},
+        }
 
     def _path(self, name, eps):
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         return self.folder / f"{safe}@eps={eps:.6g}.json"
 
     def _key(self, attack, eps):
-        return json.loads(json.dumps({**self.key, "eps": float(eps), "config": attack.get_config()},
-                                     default=str))
+        return json.loads(
+            json.dumps({**self.key, "eps": float(eps), "config": attack.get_config()}, default=str)
+        )
 
     def load(self, tally, attack, eps):
         """The robust mask stored for this attack (filling `tally`), or `None`."""
@@ -46,8 +51,11 @@ class ResultStore:
         return np.array([c == "1" for c in record["robust"]], bool)
 
     def save(self, tally, attack, eps, robust):
-        record = {"key": self._key(attack, eps), "seconds": tally.seconds,
-                  "stages": [[name, counts] for name, counts in tally.stages.items()],
-                  "skipped": list(tally.skipped),
-                  "robust": "".join("1" if r else "0" for r in robust)}
+        record = {
+            "key": self._key(attack, eps),
+            "seconds": tally.seconds,
+            "stages": [[name, counts] for name, counts in tally.stages.items()],
+            "skipped": list(tally.skipped),
+            "robust": "".join("1" if r else "0" for r in robust),
+        }
         write_text(self._path(tally.name, eps), json.dumps(record) + "\n")

@@ -47,8 +47,13 @@ CHECKLIST = "https://arxiv.org/abs/1902.06705"
 
 # Checks of the model alone, cheap enough to run on every evaluation (AutoAttack's).
 MODEL_CHECKS = ("randomised_model", "probabilities", "n_classes", "zero_gradients")
-CHECKS = MODEL_CHECKS + ("monotone_in_eps", "large_eps", "more_iterations",
-                         "blackbox_vs_whitebox", "perturbation_budget")
+CHECKS = MODEL_CHECKS + (
+    "monotone_in_eps",
+    "large_eps",
+    "more_iterations",
+    "blackbox_vs_whitebox",
+    "perturbation_budget",
+)
 
 
 class SanityWarning(UserWarning):
@@ -75,17 +80,19 @@ class SanityReport:
 
 
 def _logits(model, x, batch_size):
-    return np.concatenate([
-        keras.ops.convert_to_numpy(
-            model(ops.convert_to_tensor(x[i:i + batch_size]), training=False))
-        for i in range(0, len(x), batch_size)
-    ])
+    return np.concatenate(
+        [
+            keras.ops.convert_to_numpy(
+                model(ops.convert_to_tensor(x[i : i + batch_size]), training=False)
+            )
+            for i in range(0, len(x), batch_size)
+        ]
+    )
 
 
 def _margin_grad_fn(model):
     def grad_fn(forward, x, y):
-        return backend.value_and_grad(
-            lambda z: ops.sum(losses.cw_margin(forward(z), y)), x)[1]
+        return backend.value_and_grad(lambda z: ops.sum(losses.cw_margin(forward(z), y)), x)[1]
 
     return backend.compile_model_fn(model, grad_fn)
 
@@ -101,8 +108,9 @@ class _Attacker:
     def accuracy(self, attack):
         if not self.correct.any() or attack.eps == 0:
             return float(self.correct.mean())
-        attempt = attack_still_robust(self.model, attack, self.x, self.y, self.correct,
-                                      self.batch_size)
+        attempt = attack_still_robust(
+            self.model, attack, self.x, self.y, self.correct, self.batch_size
+        )
         self.max_ratio = max(self.max_ratio, float(attempt.norms.max()) / attack.eps)
         return float(attempt.robust.mean())
 
@@ -113,9 +121,21 @@ def _check(name, passed, detail, advice, url):
     return SanityCheck(name=name, passed=bool(passed), message=message, url=url)
 
 
-def sanity_checks(model, x, y, eps=8 / 255, norm="linf", seed=0, steps=20,
-                  square_queries=1000, large_eps=None, large_eps_max_accuracy=0.1,
-                  tolerance=None, batch_size=256, checks=None):
+def sanity_checks(
+    model,
+    x,
+    y,
+    eps=8 / 255,
+    norm="linf",
+    seed=0,
+    steps=20,
+    square_queries=1000,
+    large_eps=None,
+    large_eps_max_accuracy=0.1,
+    tolerance=None,
+    batch_size=256,
+    checks=None,
+):
     """Run the checklist on `(x, y)`; return a `SanityReport` (warns on failures).
 
     Args:
@@ -142,16 +162,31 @@ def sanity_checks(model, x, y, eps=8 / 255, norm="linf", seed=0, steps=20,
     tol = max(0.02, 2.0 / max(len(x), 1)) if tolerance is None else float(tolerance)
     wanted = set(CHECKS if checks is None else checks)
     if wanted - set(CHECKS):
-        raise ValueError(f"Unknown sanity checks {sorted(wanted - set(CHECKS))}. "
-                         f"Known: {list(CHECKS)}")
+        raise ValueError(
+            f"Unknown sanity checks {sorted(wanted - set(CHECKS))}. Known: {list(CHECKS)}"
+        )
     results = _model_checks(model, x, y, batch_size, wanted)
-    results += _attack_checks(model, x, y, eps, norm, seed, steps, square_queries, large_eps,
-                              large_eps_max_accuracy, tol, batch_size, wanted)
+    results += _attack_checks(
+        model,
+        x,
+        y,
+        eps,
+        norm,
+        seed,
+        steps,
+        square_queries,
+        large_eps,
+        large_eps_max_accuracy,
+        tol,
+        batch_size,
+        wanted,
+    )
     results = [c for c in results if c.name in wanted]
     for check in results:
         if not check.passed:
-            warnings.warn(f"{check.name}: {check.message} See {check.url}", SanityWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{check.name}: {check.message} See {check.url}", SanityWarning, stacklevel=2
+            )
     return SanityReport(checks=tuple(results))
 
 
@@ -160,45 +195,81 @@ def _model_checks(model, x, y, batch_size, wanted):
     checks = []
 
     # -- the model itself (AutoAttack's checks) -----------------------------------
-    probe = x[:min(len(x), batch_size)]
+    probe = x[: min(len(x), batch_size)]
     first, second = _logits(model, probe, batch_size), _logits(model, probe, batch_size)
     diff = logit_variation(first, second)
-    checks.append(_check(
-        "randomised_model", diff <= RANDOMNESS_TOLERANCE,
-        f"relative difference of the logits across two calls on the same images: {diff:.2g}",
-        "the model is randomised: evaluate it with Expectation over Transformation (EOT) "
-        "attacks, a deterministic attack overestimates its robustness.", FLAGS_DOC))
+    checks.append(
+        _check(
+            "randomised_model",
+            diff <= RANDOMNESS_TOLERANCE,
+            f"relative difference of the logits across two calls on the same images: {diff:.2g}",
+            "the model is randomised: evaluate it with Expectation over Transformation (EOT) "
+            "attacks, a deterministic attack overestimates its robustness.",
+            FLAGS_DOC,
+        )
+    )
 
     rows = first.sum(axis=-1)
     is_prob = bool(first.min() >= 0 and first.max() <= 1 and np.allclose(rows, 1.0, atol=1e-4))
-    checks.append(_check(
-        "probabilities", not is_prob,
-        f"outputs in [{first.min():.3g}, {first.max():.3g}], row sums in "
-        f"[{rows.min():.4g}, {rows.max():.4g}]",
-        "the model returns probabilities, not logits: remove the final softmax so that "
-        "losses and gradients do not saturate.", FLAGS_DOC))
+    checks.append(
+        _check(
+            "probabilities",
+            not is_prob,
+            f"outputs in [{first.min():.3g}, {first.max():.3g}], row sums in "
+            f"[{rows.min():.4g}, {rows.max():.4g}]",
+            "the model returns probabilities, not logits: remove the final softmax so that "
+            "losses and gradients do not saturate.",
+            FLAGS_DOC,
+        )
+    )
 
     n_classes = first.shape[-1]
-    checks.append(_check(
-        "n_classes", n_classes >= 4, f"{n_classes} classes",
-        "AutoAttack's targeted DLR loss needs at least 4 classes: APGD-T is skipped, so "
-        "report which attacks ran (eval.json `skipped`).", FLAGS_DOC))
+    checks.append(
+        _check(
+            "n_classes",
+            n_classes >= 4,
+            f"{n_classes} classes",
+            "AutoAttack's targeted DLR loss needs at least 4 classes: APGD-T is skipped, so "
+            "report which attacks ran (eval.json `skipped`).",
+            FLAGS_DOC,
+        )
+    )
 
     grads = keras.ops.convert_to_numpy(
-        _margin_grad_fn(model)(ops.convert_to_tensor(probe),
-                               ops.convert_to_tensor(y[:len(probe)].astype("int32"))))
+        _margin_grad_fn(model)(
+            ops.convert_to_tensor(probe), ops.convert_to_tensor(y[: len(probe)].astype("int32"))
+        )
+    )
     zero = np.all(grads.reshape(len(probe), -1) == 0, axis=1)
-    checks.append(_check(
-        "zero_gradients", not zero.any(),
-        f"{int(zero.sum())} of {len(probe)} points have an exactly zero input gradient",
-        "gradient-based attacks cannot move them (gradient masking, non-differentiable "
-        "layers): rely on score-based attacks (Square) or BPDA.", FLAGS_DOC))
+    checks.append(
+        _check(
+            "zero_gradients",
+            not zero.any(),
+            f"{int(zero.sum())} of {len(probe)} points have an exactly zero input gradient",
+            "gradient-based attacks cannot move them (gradient masking, non-differentiable "
+            "layers): rely on score-based attacks (Square) or BPDA.",
+            FLAGS_DOC,
+        )
+    )
 
     return checks
 
 
-def _attack_checks(model, x, y, eps, norm, seed, steps, square_queries, large_eps,
-                   large_eps_max_accuracy, tol, batch_size, wanted):
+def _attack_checks(
+    model,
+    x,
+    y,
+    eps,
+    norm,
+    seed,
+    steps,
+    square_queries,
+    large_eps,
+    large_eps_max_accuracy,
+    tol,
+    batch_size,
+    wanted,
+):
     """Carlini et al.'s checklist, run with real attacks on the correct points.
 
     Only the attacks that the wanted checks need are run; accuracies are cached.
@@ -219,56 +290,90 @@ def _attack_checks(model, x, y, eps, norm, seed, steps, square_queries, large_ep
 
     def pgd(many):
         if ("pgd", many) not in cache:
-            attack = (PGD(eps, step_size=step_size / 2, steps=4 * steps, norm=norm, restarts=2,
-                          seed=seed + 1) if many else
-                      PGD(eps, step_size=step_size, steps=steps, norm=norm, seed=seed))
+            attack = (
+                PGD(
+                    eps,
+                    step_size=step_size / 2,
+                    steps=4 * steps,
+                    norm=norm,
+                    restarts=2,
+                    seed=seed + 1,
+                )
+                if many
+                else PGD(eps, step_size=step_size, steps=steps, norm=norm, seed=seed)
+            )
             cache["pgd", many] = attacker.accuracy(attack)
         return cache["pgd", many]
 
     if "monotone_in_eps" in wanted:
         grid = [0.0] + [min(f * eps, limit) for f in (0.25, 0.5, 1.0, 2.0)]
         accs = [apgd(e) for e in grid]
-        rises = [(grid[i], grid[i + 1]) for i in range(len(grid) - 1)
-                 if accs[i + 1] > accs[i] + tol]
+        rises = [
+            (grid[i], grid[i + 1]) for i in range(len(grid) - 1) if accs[i + 1] > accs[i] + tol
+        ]
         curve = ", ".join(f"{e:.4g}: {a:.3f}" for e, a in zip(grid, accs))
-        checks.append(_check(
-            "monotone_in_eps", not rises,
-            f"robust accuracy by epsilon (APGD-CE) {curve}",
-            f"it rises between {rises}: accuracy rising with epsilon means the attack is "
-            "failing (too few steps, bad step size, masked gradients).", CHECKLIST))
+        checks.append(
+            _check(
+                "monotone_in_eps",
+                not rises,
+                f"robust accuracy by epsilon (APGD-CE) {curve}",
+                f"it rises between {rises}: accuracy rising with epsilon means the attack is "
+                "failing (too few steps, bad step size, masked gradients).",
+                CHECKLIST,
+            )
+        )
 
     if "large_eps" in wanted:
         if large_eps is None:
             large_eps = 0.5 if norm == "linf" else 0.5 * limit
         big = apgd(min(large_eps, limit))
-        checks.append(_check(
-            "large_eps", big <= large_eps_max_accuracy,
-            f"robust accuracy {big:.3f} at eps={large_eps:g} (expected <= "
-            f"{large_eps_max_accuracy:g})",
-            "an attack with a huge budget should reach ~0%: the attack is not working "
-            "(gradient masking or a bug).", CHECKLIST))
+        checks.append(
+            _check(
+                "large_eps",
+                big <= large_eps_max_accuracy,
+                f"robust accuracy {big:.3f} at eps={large_eps:g} (expected <= "
+                f"{large_eps_max_accuracy:g})",
+                "an attack with a huge budget should reach ~0%: the attack is not working "
+                "(gradient masking or a bug).",
+                CHECKLIST,
+            )
+        )
 
     if "more_iterations" in wanted:
         few, many = pgd(False), pgd(True)
-        checks.append(_check(
-            "more_iterations", many <= few + tol,
-            f"PGD robust accuracy {few:.3f} with {steps} steps, {many:.3f} with {4 * steps} "
-            "steps and 2 restarts",
-            "more iterations must not help the model: the attack is unstable.", CHECKLIST))
+        checks.append(
+            _check(
+                "more_iterations",
+                many <= few + tol,
+                f"PGD robust accuracy {few:.3f} with {steps} steps, {many:.3f} with {4 * steps} "
+                "steps and 2 restarts",
+                "more iterations must not help the model: the attack is unstable.",
+                CHECKLIST,
+            )
+        )
 
     if "blackbox_vs_whitebox" in wanted:
         whites = [apgd(min(eps, limit))] + [v for k, v in cache.items() if k[0] == "pgd"]
         white = min(whites)
         black = attacker.accuracy(Square(eps, norm=norm, n_queries=square_queries, seed=seed))
-        checks.append(_check(
-            "blackbox_vs_whitebox", black >= white - tol,
-            f"Square (score-based, {square_queries} queries) robust accuracy {black:.3f}, "
-            f"white-box {white:.3f}",
-            "a black-box attack beating white-box ones signals gradient masking.", FLAGS_DOC))
+        checks.append(
+            _check(
+                "blackbox_vs_whitebox",
+                black >= white - tol,
+                f"Square (score-based, {square_queries} queries) robust accuracy {black:.3f}, "
+                f"white-box {white:.3f}",
+                "a black-box attack beating white-box ones signals gradient masking.",
+                FLAGS_DOC,
+            )
+        )
 
-    checks.append(SanityCheck(
-        name="perturbation_budget", passed=True,
-        message=f"all adversarial examples in [0, 1] and within budget "
-                f"(largest norm / eps = {attacker.max_ratio:.4f}, clean accuracy {clean:.3f}).",
-        url=CHECKLIST))
+    checks.append(
+        SanityCheck(
+            name="perturbation_budget",
+            passed=True,
+            message=f"all adversarial examples in [0, 1] and within budget "
+            f"(largest norm / eps = {attacker.max_ratio:.4f}, clean accuracy {clean:.3f}).",
+            url=CHECKLIST,
+        )
+    )
     return [c for c in checks if c.name in wanted]

@@ -100,15 +100,20 @@ class EvalSummary:
     def from_dict(cls, data):
         validate(data)
         return cls(
-            model=data["model"], dataset=data["dataset"],
+            model=data["model"],
+            dataset=data["dataset"],
             threat_model=ThreatModel(**data["threat_model"]),
-            n=data["n"], seed=data["seed"],
-            clean_accuracy=data["clean_accuracy"], robust_accuracy=data["robust_accuracy"],
+            n=data["n"],
+            seed=data["seed"],
+            clean_accuracy=data["clean_accuracy"],
+            robust_accuracy=data["robust_accuracy"],
             attacks=[AttackResult(**a) for a in data["attacks"]],
             curve=[CurvePoint(**c) for c in data["curve"]],
             sanity=[SanityCheck(**c) for c in data["sanity"]],
-            wall_time_s=data["wall_time_s"], versions=dict(data["versions"]),
-            data_order=data.get("data_order", ""), points_sha256=data.get("points_sha256", ""),
+            wall_time_s=data["wall_time_s"],
+            versions=dict(data["versions"]),
+            data_order=data.get("data_order", ""),
+            points_sha256=data.get("points_sha256", ""),
             test_clean=dict(data.get("test_clean", {})),
             robust_accuracy_non_adaptive=data.get("robust_accuracy_non_adaptive"),
             schema_version=data["schema_version"],
@@ -125,8 +130,11 @@ def _check(condition, where, message):
 
 
 def _number(value, where, lo=None, hi=None):
-    _check(isinstance(value, (int, float)) and not isinstance(value, bool),
-           where, f"expected a number, got {value!r}")
+    _check(
+        isinstance(value, (int, float)) and not isinstance(value, bool),
+        where,
+        f"expected a number, got {value!r}",
+    )
     if lo is not None:
         _check(lo <= value <= hi, where, f"expected a value in [{lo}, {hi}], got {value!r}")
 
@@ -134,8 +142,11 @@ def _number(value, where, lo=None, hi=None):
 def _fields(data, cls, where):
     _check(isinstance(data, dict), where, f"expected an object, got {type(data).__name__}")
     names = {f.name for f in dataclasses.fields(cls)}
-    required = {f.name for f in dataclasses.fields(cls)
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    required = {
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
     _check(required <= set(data), where, f"missing fields {sorted(required - set(data))}")
     _check(set(data) <= names, where, f"unknown fields {sorted(set(data) - names)}")
 
@@ -143,35 +154,54 @@ def _fields(data, cls, where):
 def validate(data):
     """Raise `SchemaError` unless `data` is a valid `EvalSummary` dict."""
     _fields(data, EvalSummary, "summary")
-    _check(data["schema_version"] == SCHEMA_VERSION, "schema_version",
-           f"expected {SCHEMA_VERSION}, got {data['schema_version']!r}")
+    _check(
+        data["schema_version"] == SCHEMA_VERSION,
+        "schema_version",
+        f"expected {SCHEMA_VERSION}, got {data['schema_version']!r}",
+    )
     for key in ("model", "dataset", "data_order", "points_sha256"):
         value = data.get(key, "")
         _check(isinstance(value, str), key, f"expected a string, got {value!r}")
     digest = data.get("points_sha256", "")
-    _check(digest == "" or (len(digest) == 64 and set(digest) <= set("0123456789abcdef")),
-           "points_sha256", f"expected 64 hex digits or '', got {digest!r}")
+    _check(
+        digest == "" or (len(digest) == 64 and set(digest) <= set("0123456789abcdef")),
+        "points_sha256",
+        f"expected 64 hex digits or '', got {digest!r}",
+    )
     test_clean = data.get("test_clean", {})
-    _check(isinstance(test_clean, dict) and set(test_clean) in (set(), {"n", "accuracy"}),
-           "test_clean", f"expected {{}} or {{'n', 'accuracy'}}, got {test_clean!r}")
+    _check(
+        isinstance(test_clean, dict) and set(test_clean) in (set(), {"n", "accuracy"}),
+        "test_clean",
+        f"expected {{}} or {{'n', 'accuracy'}}, got {test_clean!r}",
+    )
     if test_clean:
-        _check(isinstance(test_clean["n"], int) and test_clean["n"] > 0, "test_clean.n",
-               f"expected an int > 0, got {test_clean['n']!r}")
+        _check(
+            isinstance(test_clean["n"], int) and test_clean["n"] > 0,
+            "test_clean.n",
+            f"expected an int > 0, got {test_clean['n']!r}",
+        )
         _number(test_clean["accuracy"], "test_clean.accuracy", 0, 1)
     _fields(data["threat_model"], ThreatModel, "threat_model")
-    _check(data["threat_model"]["norm"] in NORMS, "threat_model.norm",
-           f"expected one of {NORMS}, got {data['threat_model']['norm']!r}")
+    _check(
+        data["threat_model"]["norm"] in NORMS,
+        "threat_model.norm",
+        f"expected one of {NORMS}, got {data['threat_model']['norm']!r}",
+    )
     _number(data["threat_model"]["eps"], "threat_model.eps", 0, float("inf"))
-    _check(isinstance(data["n"], int) and data["n"] >= 0, "n",
-           f"expected an int, got {data['n']!r}")
+    _check(
+        isinstance(data["n"], int) and data["n"] >= 0, "n", f"expected an int, got {data['n']!r}"
+    )
     _check(isinstance(data["seed"], int), "seed", f"expected an int, got {data['seed']!r}")
     for key in ("clean_accuracy", "robust_accuracy"):
         _number(data[key], key, 0, 1)
     if data.get("robust_accuracy_non_adaptive") is not None:
         _number(data["robust_accuracy_non_adaptive"], "robust_accuracy_non_adaptive", 0, 1)
     _number(data["wall_time_s"], "wall_time_s", 0, float("inf"))
-    _check(isinstance(data["attacks"], list) and data["attacks"], "attacks",
-           "expected a non-empty list")
+    _check(
+        isinstance(data["attacks"], list) and data["attacks"],
+        "attacks",
+        "expected a non-empty list",
+    )
     for i, attack in enumerate(data["attacks"]):
         where = f"attacks[{i}]"
         _fields(attack, AttackResult, where)
@@ -190,9 +220,12 @@ def validate(data):
     for i, check in enumerate(data["sanity"]):
         _fields(check, SanityCheck, f"sanity[{i}]")
         _check(isinstance(check["passed"], bool), f"sanity[{i}].passed", "expected a boolean")
-    _check(isinstance(data["versions"], dict)
-           and all(isinstance(v, str) for v in data["versions"].values()),
-           "versions", "expected an object of strings")
+    _check(
+        isinstance(data["versions"], dict)
+        and all(isinstance(v, str) for v in data["versions"].values()),
+        "versions",
+        "expected an object of strings",
+    )
     for key in ("tfrobust", "keras", "numpy", "backend"):
         _check(key in data["versions"], "versions", f"missing {key!r}")
 
@@ -204,9 +237,13 @@ def library_versions():
 
     import tfrobust
 
-    versions = {"tfrobust": tfrobust.__version__, "keras": keras.__version__,
-                "numpy": numpy.__version__, "python": platform.python_version(),
-                "backend": keras.backend.backend()}
+    versions = {
+        "tfrobust": tfrobust.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "backend": keras.backend.backend(),
+    }
     if keras.backend.backend() == "tensorflow":
         import tensorflow
 

@@ -12,5 +12,12 @@ from tfrobust.layers.fsr import FSR
 from tfrobust.layers.guided_dropout import GuidedDropout
 from tfrobust.layers.guided_dropout import with_guided_dropout
 
-__all__ = ["CAS", "CIFS", "DenoisingBlock", "FSR", "GuidedDropout", "auxiliary_logits_scope",
-           "with_guided_dropout"]
+__all__ = [
+    "CAS",
+    "CIFS",
+    "DenoisingBlock",
+    "FSR",
+    "GuidedDropout",
+    "auxiliary_logits_scope",
+    "with_guided_dropout",
+]

@@ -80,14 +80,14 @@ class CAS(keras.layers.Layer):
         self.num_classes = int(num_classes)
         self.beta = float(beta)
         self.num_layers = int(num_layers)
-        self.head = keras.layers.Dense(self.num_classes, name="cas_head",
-                                       dtype=self.dtype_policy)
+        self.head = keras.layers.Dense(self.num_classes, name="cas_head", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] != self.channels:
             raise ValueError(
                 f"CAS expects features (batch, ..., {self.channels}). "
-                f"Received: input_shape={tuple(input_shape)}")
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         self.head.build((input_shape[0], self.channels))
 
     def head_logits(self, inputs):
@@ -100,8 +100,11 @@ class CAS(keras.layers.Layer):
         auxiliary_logits.emit(logits)
         if training:
             labels = ops.cast(ops.reshape(require_labels(self), (-1,)), "int32")
-            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
-                labels, ops.cast(logits, "float32"), from_logits=True))
+            loss = ops.mean(
+                keras.losses.sparse_categorical_crossentropy(
+                    labels, ops.cast(logits, "float32"), from_logits=True
+                )
+            )
             self.add_loss(self.beta * loss / self.num_layers)
         else:
             labels = ops.argmax(logits, axis=-1)
@@ -115,10 +118,12 @@ class CAS(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "channels": self.channels,
-            "num_classes": self.num_classes,
-            "beta": self.beta,
-            "num_layers": self.num_layers,
-        })
+        config.update(
+            {
+                "channels": self.channels,
+                "num_classes": self.num_classes,
+                "beta": self.beta,
+                "num_layers": self.num_layers,
+            }
+        )
         return config

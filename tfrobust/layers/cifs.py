@@ -37,6 +37,7 @@ from tfrobust.layers import auxiliary_logits
 
 IMGFS = ("softmax", "softplus", "sigmoid")
 
+
 @keras.saving.register_keras_serializable(package="tfrobust")
 class CIFS(keras.layers.Layer):
     """Channel-wise Importance-based Feature Selection after a layer.
@@ -96,8 +97,17 @@ class CIFS(keras.layers.Layer):
     adds_loss = True
     adaptive_attacks = ("joint-pgd",)  # the reference's joint-loss evaluation
 
-    def __init__(self, num_classes, top_k=2, imgf="softmax", temperature=1.0, scale=1.0,
-                 hidden_units=None, loss_weight=1.0, **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        top_k=2,
+        imgf="softmax",
+        temperature=1.0,
+        scale=1.0,
+        hidden_units=None,
+        loss_weight=1.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_int("num_classes", num_classes, minimum=2)
         check_int("top_k", top_k, maximum=num_classes, hint=" (at most num_classes)")
@@ -115,15 +125,17 @@ class CIFS(keras.layers.Layer):
         self.loss_weight = loss_weight
         self.probe_hidden = None
         if hidden_units is not None:
-            self.probe_hidden = keras.layers.Dense(hidden_units, dtype=self.dtype_policy,
-                                                   name="probe_hidden")
+            self.probe_hidden = keras.layers.Dense(
+                hidden_units, dtype=self.dtype_policy, name="probe_hidden"
+            )
         self.probe = keras.layers.Dense(num_classes, dtype=self.dtype_policy, name="probe")
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(
                 "CIFS takes (batch, ..., channels) features with known channels. "
-                f"Received: input_shape={input_shape}")
+                f"Received: input_shape={input_shape}"
+            )
         channels = input_shape[-1]
         if self.probe_hidden is not None:
             self.probe_hidden.build((None, channels))
@@ -158,13 +170,15 @@ class CIFS(keras.layers.Layer):
         """`(batch, num_classes)` count of each class's logit in the sum (0, 1 or 2)."""
         if labels is None:
             return ops.sum(ops.one_hot(ops.top_k(logits, self.top_k)[1], self.num_classes), axis=1)
-        label = ops.one_hot(ops.cast(ops.reshape(labels, (-1,)), "int32"), self.num_classes,
-                            dtype=logits.dtype)
+        label = ops.one_hot(
+            ops.cast(ops.reshape(labels, (-1,)), "int32"), self.num_classes, dtype=logits.dtype
+        )
         if self.top_k == 1:
             return label
         runners_up = ops.top_k(logits, self.top_k)[1][:, 1:]
-        return label + ops.sum(ops.one_hot(runners_up, self.num_classes, dtype=logits.dtype),
-                               axis=1)
+        return label + ops.sum(
+            ops.one_hot(runners_up, self.num_classes, dtype=logits.dtype), axis=1
+        )
 
     def importance(self, g):
         """The mask `m = scale * IMGF(g)`, `(batch, channels)`."""
@@ -190,7 +204,8 @@ class CIFS(keras.layers.Layer):
             auxiliary_logits.emit(probe_logits)
             if needs_loss:
                 ce = keras.losses.sparse_categorical_crossentropy(
-                    labels, probe_logits, from_logits=True)
+                    labels, probe_logits, from_logits=True
+                )
                 self.add_loss(self.loss_weight * ops.mean(ce))
         return outputs
 
@@ -199,13 +214,15 @@ class CIFS(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes,
-            "top_k": self.top_k,
-            "imgf": self.imgf,
-            "temperature": self.temperature,
-            "scale": self.scale,
-            "hidden_units": self.hidden_units,
-            "loss_weight": self.loss_weight,
-        })
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "top_k": self.top_k,
+                "imgf": self.imgf,
+                "temperature": self.temperature,
+                "scale": self.scale,
+                "hidden_units": self.hidden_units,
+                "loss_weight": self.loss_weight,
+            }
+        )
         return config

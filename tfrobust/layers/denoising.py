@@ -71,8 +71,17 @@ class DenoisingBlock(keras.layers.Layer):
 
     adaptive_attacks = ("pgd-random-target",)  # the paper's evaluation: targeted PGD
 
-    def __init__(self, channels, operation="nonlocal", weighting="gaussian", embed=True,
-                 kernel_size=3, use_conv=True, residual=True, **kwargs):
+    def __init__(
+        self,
+        channels,
+        operation="nonlocal",
+        weighting="gaussian",
+        embed=True,
+        kernel_size=3,
+        use_conv=True,
+        residual=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_int("channels", channels)
         check_choice("operation", operation, OPERATIONS)
@@ -81,7 +90,8 @@ class DenoisingBlock(keras.layers.Layer):
         if not use_conv and not residual:
             raise ValueError(
                 "A block with neither the 1x1 conv nor the residual is a bare filter; "
-                "keep at least one. Received: use_conv=False, residual=False")
+                "keep at least one. Received: use_conv=False, residual=False"
+            )
         self.channels = channels
         self.operation = operation
         self.weighting = weighting
@@ -97,24 +107,37 @@ class DenoisingBlock(keras.layers.Layer):
         self.conv = self.bn = None
         if use_conv:
             self.conv = keras.layers.Conv2D(
-                channels, 1, use_bias=False, kernel_initializer="he_uniform",
-                dtype=self.dtype_policy, name="conv")
+                channels,
+                1,
+                use_bias=False,
+                kernel_initializer="he_uniform",
+                dtype=self.dtype_policy,
+                name="conv",
+            )
             self.bn = keras.layers.BatchNormalization(
-                momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON,
+                momentum=_BN_MOMENTUM,
+                epsilon=_BN_EPSILON,
                 gamma_initializer="zeros" if residual else "ones",
-                dtype=self.dtype_policy, name="bn")
+                dtype=self.dtype_policy,
+                name="bn",
+            )
 
     def _embedding(self, name):
         return keras.layers.Conv2D(
-            max(1, self.channels // 2), 1, use_bias=False,
+            max(1, self.channels // 2),
+            1,
+            use_bias=False,
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-            dtype=self.dtype_policy, name=f"embedding_{name}")
+            dtype=self.dtype_policy,
+            name=f"embedding_{name}",
+        )
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] != self.channels:
             raise ValueError(
                 f"DenoisingBlock(channels={self.channels}) takes (batch, height, width, "
-                f"{self.channels}) feature maps. Received: input_shape={input_shape}")
+                f"{self.channels}) feature maps. Received: input_shape={input_shape}"
+            )
         for layer in (self.theta, self.phi, self.conv, self.bn):
             if layer is not None and not layer.built:
                 layer.build(input_shape)
@@ -126,8 +149,7 @@ class DenoisingBlock(keras.layers.Layer):
             phi = self.phi(x) if self.phi is not None else None
             if self.operation == "nonlocal":
                 return denoising_ops.nonlocal_means(x, theta, phi, self.weighting)
-            return denoising_ops.bilateral_filter(x, theta, phi, self.weighting,
-                                                  self.kernel_size)
+            return denoising_ops.bilateral_filter(x, theta, phi, self.weighting, self.kernel_size)
         if self.operation == "mean":
             return denoising_ops.mean_filter(x, self.kernel_size)
         if self.operation == "median":
@@ -145,13 +167,15 @@ class DenoisingBlock(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "channels": self.channels,
-            "operation": self.operation,
-            "weighting": self.weighting,
-            "embed": self.embed,
-            "kernel_size": self.kernel_size,
-            "use_conv": self.use_conv,
-            "residual": self.residual,
-        })
+        config.update(
+            {
+                "channels": self.channels,
+                "operation": self.operation,
+                "weighting": self.weighting,
+                "embed": self.embed,
+                "kernel_size": self.kernel_size,
+                "use_conv": self.use_conv,
+                "residual": self.residual,
+            }
+        )
         return config

@@ -33,8 +33,10 @@ WEIGHTINGS = ("gaussian", "dot_product")
 def check_kernel_size(kernel_size):
     """`kernel_size` as an odd `int` >= 1: the window is centred on each position."""
     if check_int("kernel_size", kernel_size) % 2 == 0:
-        raise ValueError("`kernel_size` must be odd (the window is centred). "
-                         f"Received: kernel_size={kernel_size!r}")
+        raise ValueError(
+            "`kernel_size` must be odd (the window is centred). "
+            f"Received: kernel_size={kernel_size!r}"
+        )
     return int(kernel_size)
 
 
@@ -71,15 +73,16 @@ def bilateral_filter(x, theta=None, phi=None, weighting="gaussian", kernel_size=
     theta = x if theta is None else theta
     phi = x if phi is None else phi
     inside = ops.stack(_shifted(ops.ones_like(x[:1, :, :, 0]), kernel_size), axis=-1)
-    affinity = ops.stack([ops.sum(theta * phi_j, axis=-1)
-                          for phi_j in _shifted(phi, kernel_size)], axis=-1)  # (N, H, W, k*k)
+    affinity = ops.stack(
+        [ops.sum(theta * phi_j, axis=-1) for phi_j in _shifted(phi, kernel_size)], axis=-1
+    )  # (N, H, W, k*k)
     if weighting == "gaussian":
         affinity = affinity / math.sqrt(theta.shape[-1])
         affinity = ops.where(inside > 0, affinity, ops.full_like(affinity, -1e9))
         f = ops.softmax(affinity, axis=-1)
     else:
         f = affinity * inside / ops.sum(inside, axis=-1, keepdims=True)
-    return sum(f[..., k:k + 1] * x_j for k, x_j in enumerate(_shifted(x, kernel_size)))
+    return sum(f[..., k : k + 1] * x_j for k, x_j in enumerate(_shifted(x, kernel_size)))
 
 
 def mean_filter(x, kernel_size=3):
@@ -100,15 +103,36 @@ def median_filter(x, kernel_size=3):
     values = _shifted(x, kernel_size, mode="symmetric")
     if kernel_size == 3:
         for a, b in _MEDIAN9:
-            values[a], values[b] = ops.minimum(values[a], values[b]), \
-                ops.maximum(values[a], values[b])
+            values[a], values[b] = (
+                ops.minimum(values[a], values[b]),
+                ops.maximum(values[a], values[b]),
+            )
         return values[4]
     return ops.top_k(ops.stack(values, axis=-1), (kernel_size * kernel_size + 1) // 2)[0][..., -1]
 
 
 # Compare-exchange pairs (smaller value to the first index) leaving the median of 9 at 4.
-_MEDIAN9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8),
-            (0, 3), (5, 8), (4, 7), (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
+_MEDIAN9 = (
+    (1, 2),
+    (4, 5),
+    (7, 8),
+    (0, 1),
+    (3, 4),
+    (6, 7),
+    (1, 2),
+    (4, 5),
+    (7, 8),
+    (0, 3),
+    (5, 8),
+    (4, 7),
+    (3, 6),
+    (1, 4),
+    (2, 5),
+    (4, 7),
+    (4, 2),
+    (6, 4),
+    (4, 2),
+)
 
 
 def _shifted(x, kernel_size, mode="constant"):
@@ -118,4 +142,4 @@ def _shifted(x, kernel_size, mode="constant"):
     h, w = ops.shape(x)[1], ops.shape(x)[2]
     pads = [[0, 0], [p, p], [p, p]] + [[0, 0]] * (len(x.shape) - 3)
     padded = ops.pad(x, pads, mode=mode)
-    return [padded[:, i:i + h, j:j + w] for i in range(kernel_size) for j in range(kernel_size)]
+    return [padded[:, i : i + h, j : j + w] for i in range(kernel_size) for j in range(kernel_size)]

@@ -51,20 +51,34 @@ def _conv_net(channels, hidden_channels, name, dtype):
     """S and R of the reference code: conv3x3-BN-ReLU twice, then conv3x3 back to C."""
 
     def conv(filters, suffix):
-        return keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                                   kernel_initializer="he_uniform", name=f"{name}_{suffix}",
-                                   dtype=dtype)
+        return keras.layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_uniform",
+            name=f"{name}_{suffix}",
+            dtype=dtype,
+        )
 
     def batch_norm(suffix):
         # PyTorch's defaults, as in the backbones (`architectures/base.py`).
-        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
-                                               name=f"{name}_{suffix}", dtype=dtype)
+        return keras.layers.BatchNormalization(
+            momentum=0.9, epsilon=1e-5, name=f"{name}_{suffix}", dtype=dtype
+        )
 
-    return keras.Sequential([
-        conv(hidden_channels, "conv1"), batch_norm("bn1"), keras.layers.ReLU(dtype=dtype),
-        conv(hidden_channels, "conv2"), batch_norm("bn2"), keras.layers.ReLU(dtype=dtype),
-        conv(channels, "conv3"),
-    ], name=name)
+    return keras.Sequential(
+        [
+            conv(hidden_channels, "conv1"),
+            batch_norm("bn1"),
+            keras.layers.ReLU(dtype=dtype),
+            conv(hidden_channels, "conv2"),
+            batch_norm("bn2"),
+            keras.layers.ReLU(dtype=dtype),
+            conv(channels, "conv3"),
+        ],
+        name=name,
+    )
 
 
 @keras.saving.register_keras_serializable(package="tfrobust")
@@ -131,9 +145,21 @@ class FSR(keras.layers.Layer):
     adds_loss = True
     adaptive_attacks = ("joint-pgd",)  # output and heads attacked together
 
-    def __init__(self, channels, num_classes=10, hidden_channels=64, tau=0.1,
-                 lambda_sep=1.0, lambda_rec=1.0, num_layers=1, separation=True,
-                 recalibration=True, mask="gumbel", seed=None, **kwargs):
+    def __init__(
+        self,
+        channels,
+        num_classes=10,
+        hidden_channels=64,
+        tau=0.1,
+        lambda_sep=1.0,
+        lambda_rec=1.0,
+        num_layers=1,
+        separation=True,
+        recalibration=True,
+        mask="gumbel",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_int("channels", channels)
         check_int("num_classes", num_classes, minimum=2, hint=" (L_sep needs a wrong class)")
@@ -158,21 +184,30 @@ class FSR(keras.layers.Layer):
         self.seed = seed
 
         policy = self.dtype_policy
-        self.separation_net = (_conv_net(self.channels, self.hidden_channels,
-                                         "separation_net", policy) if separation else None)
-        self.recalibration_net = (_conv_net(self.channels, self.hidden_channels,
-                                            "recalibration_net", policy)
-                                  if recalibration else None)
+        self.separation_net = (
+            _conv_net(self.channels, self.hidden_channels, "separation_net", policy)
+            if separation
+            else None
+        )
+        self.recalibration_net = (
+            _conv_net(self.channels, self.hidden_channels, "recalibration_net", policy)
+            if recalibration
+            else None
+        )
         # One head for p+, p- and p~-, as in the reference code.
-        self.aux_head = (keras.layers.Dense(self.num_classes, name="aux_head", dtype=policy)
-                         if separation or recalibration else None)
+        self.aux_head = (
+            keras.layers.Dense(self.num_classes, name="aux_head", dtype=policy)
+            if separation or recalibration
+            else None
+        )
         self.seed_generator = keras.random.SeedGenerator(seed) if separation else None
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] != self.channels:
             raise ValueError(
                 f"{type(self).__name__} expects feature maps (batch, height, width, "
-                f"{self.channels}). Received: input_shape={tuple(input_shape)}")
+                f"{self.channels}). Received: input_shape={tuple(input_shape)}"
+            )
         for net in (self.separation_net, self.recalibration_net):
             if net is not None:
                 net.build(input_shape)
@@ -195,8 +230,9 @@ class FSR(keras.layers.Layer):
         return soft + ops.stop_gradient(hard - soft)
 
     def _gumbel(self, shape):
-        u = keras.random.uniform(shape, minval=_EPSILON, maxval=1.0 - _EPSILON,
-                                 seed=self.seed_generator)
+        u = keras.random.uniform(
+            shape, minval=_EPSILON, maxval=1.0 - _EPSILON, seed=self.seed_generator
+        )
         return -ops.log(-ops.log(u))
 
     def separate(self, inputs, training=False):
@@ -219,13 +255,19 @@ class FSR(keras.layers.Layer):
         recalibrated = non_robust
         if self.recalibration:
             recalibrated = non_robust + non_robust_mask * self.recalibration_net(
-                non_robust, training=training)
+                non_robust, training=training
+            )
         if self.recalibration:
             outputs = robust + recalibrated if self.separation else recalibrated
         else:
             outputs = robust if self.separation else inputs
-        return {"robust_mask": robust_mask, "robust": robust, "non_robust": non_robust,
-                "recalibrated": recalibrated, "outputs": outputs}
+        return {
+            "robust_mask": robust_mask,
+            "robust": robust,
+            "non_robust": non_robust,
+            "recalibrated": recalibrated,
+            "outputs": outputs,
+        }
 
     def call(self, inputs, training=False):
         parts = self.separate(inputs, training=training)
@@ -234,20 +276,21 @@ class FSR(keras.layers.Layer):
                 auxiliary_logits.emit(self._aux_logits(parts[key]))
         if training and self.aux_head is not None:
             labels = ops.cast(ops.reshape(require_labels(self), (-1,)), "int32")
-            aux_logits = {key: self._aux_logits(parts[key])
-                          for key in self._aux_parts()}
+            aux_logits = {key: self._aux_logits(parts[key]) for key in self._aux_parts()}
             add_output_loss(self, lambda logits: self.aux_loss(aux_logits, labels, logits))
         return parts["outputs"]
 
     def _aux_parts(self):
         return (("robust", "non_robust") if self.separation else ()) + (
-            ("recalibrated",) if self.recalibration else ())
+            ("recalibrated",) if self.recalibration else ()
+        )
 
     def _heads_on_true_class(self):
         """The parts whose head is trained towards y (f+ and f~-): an adaptive attack ascends
         their loss; the non-robust part's head is trained towards a wrong class already."""
         return (("robust",) if self.separation else ()) + (
-            ("recalibrated",) if self.recalibration else ())
+            ("recalibrated",) if self.recalibration else ()
+        )
 
     def _aux_logits(self, features):
         return ops.cast(self.aux_head(ops.mean(features, axis=(1, 2))), "float32")
@@ -260,17 +303,21 @@ class FSR(keras.layers.Layer):
             labels: integer labels `(batch,)`.
             model_logits: the whole model's output, which gives y'.
         """
+
         def cross_entropy(logits, target):
-            return ops.mean(keras.losses.sparse_categorical_crossentropy(
-                target, logits, from_logits=True))
+            return ops.mean(
+                keras.losses.sparse_categorical_crossentropy(target, logits, from_logits=True)
+            )
 
         loss = ops.zeros((), "float32")
         if self.separation:
             true = ops.one_hot(labels, self.num_classes)
             wrong = ops.argmax(
-                ops.where(true > 0, -1e9, ops.cast(model_logits, "float32")), axis=-1)
-            separation_loss = (cross_entropy(aux_logits["robust"], labels)
-                               + cross_entropy(aux_logits["non_robust"], ops.stop_gradient(wrong)))
+                ops.where(true > 0, -1e9, ops.cast(model_logits, "float32")), axis=-1
+            )
+            separation_loss = cross_entropy(aux_logits["robust"], labels) + cross_entropy(
+                aux_logits["non_robust"], ops.stop_gradient(wrong)
+            )
             loss = loss + self.lambda_sep * separation_loss
         if self.recalibration:
             loss = loss + self.lambda_rec * cross_entropy(aux_logits["recalibrated"], labels)
@@ -281,17 +328,19 @@ class FSR(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "channels": self.channels,
-            "num_classes": self.num_classes,
-            "hidden_channels": self.hidden_channels,
-            "tau": self.tau,
-            "lambda_sep": self.lambda_sep,
-            "lambda_rec": self.lambda_rec,
-            "num_layers": self.num_layers,
-            "separation": self.separation,
-            "recalibration": self.recalibration,
-            "mask": self.mask,
-            "seed": self.seed,
-        })
+        config.update(
+            {
+                "channels": self.channels,
+                "num_classes": self.num_classes,
+                "hidden_channels": self.hidden_channels,
+                "tau": self.tau,
+                "lambda_sep": self.lambda_sep,
+                "lambda_rec": self.lambda_rec,
+                "num_layers": self.num_layers,
+                "separation": self.separation,
+                "recalibration": self.recalibration,
+                "mask": self.mask,
+                "seed": self.seed,
+            }
+        )
         return config

@@ -53,8 +53,11 @@ class GuidedDropout(keras.layers.Wrapper):
             labels = ops.argmax(self.layer(features), axis=-1)
 
         def loss(a):
-            return ops.sum(keras.losses.sparse_categorical_crossentropy(
-                labels, self.layer(a), from_logits=True))
+            return ops.sum(
+                keras.losses.sparse_categorical_crossentropy(
+                    labels, self.layer(a), from_logits=True
+                )
+            )
 
         _, grad = backend.value_and_grad(loss, features)
         importance = ops.mean(ops.abs(grad * features), axis=0)
@@ -70,6 +73,7 @@ def with_guided_dropout(model, head="classifier"):
     Weights are copied, and the wrapper keeps the head's name, so
     `model.get_layer("classifier").layer` is the original Dense.
     """
+
     def clone(layer):
         config = layer.get_config()
         if layer.name != head:

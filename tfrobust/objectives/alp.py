@@ -32,9 +32,11 @@ class ALP(Objective):
     def __call__(self, y, clean_logits, adversarial_logits):
         pairing = squared_distance(clean_logits, adversarial_logits)
         pairing = pairing * self.pair_weights(y, clean_logits)
-        return [0.5 * ops.mean(cross_entropy(clean_logits, y)),
-                0.5 * ops.mean(cross_entropy(adversarial_logits, y)),
-                self.weight * ops.mean(pairing)]
+        return [
+            0.5 * ops.mean(cross_entropy(clean_logits, y)),
+            0.5 * ops.mean(cross_entropy(adversarial_logits, y)),
+            self.weight * ops.mean(pairing),
+        ]
 
     def get_config(self):
         return {"weight": self.weight}

@@ -39,8 +39,10 @@ class TRADES(Objective):
 
     def __call__(self, y, clean_logits, adversarial_logits):
         p_clean = ops.softmax(clean_logits, axis=-1)
-        return [ops.mean(cross_entropy(clean_logits, y)),
-                self.beta * ops.mean(kl_divergence(p_clean, adversarial_logits))]
+        return [
+            ops.mean(cross_entropy(clean_logits, y)),
+            self.beta * ops.mean(kl_divergence(p_clean, adversarial_logits)),
+        ]
 
     def get_config(self):
         return {"beta": self.beta}

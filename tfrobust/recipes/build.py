@@ -39,10 +39,12 @@ def datasets(recipe, first_epoch=0):
     train_index, val_index = holdout(len(images), config.validation.n, config.validation.seed)
     if config.n_train is not None:
         if config.n_train > len(train_index):
-            raise RecipeError(f"dataset.n_train: the training split keeps {len(train_index)} "
-                              f"images after holding out dataset.validation.n="
-                              f"{config.validation.n}. Received: {config.n_train}")
-        train_index = train_index[:config.n_train]
+            raise RecipeError(
+                f"dataset.n_train: the training split keeps {len(train_index)} "
+                f"images after holding out dataset.validation.n="
+                f"{config.validation.n}. Received: {config.n_train}"
+            )
+        train_index = train_index[: config.n_train]
     with_maps = recipe.saliency is not None and recipe.saliency.source != "online"
     channels = images.shape[-1]
 
@@ -61,11 +63,21 @@ def datasets(recipe, first_epoch=0):
             return images[index], labels[index]
         return images[index], saliency_maps(recipe, images, labels, index), labels[index]
 
-    train = training_batches(arrays(train_index), prepare, training.batch_size,
-                             steps_per_epoch(recipe), training.seed, training.epochs, first_epoch)
-    validation = (tf.data.Dataset.from_tensor_slices(arrays(val_index))
-                  .map(lambda *rows: prepare(rows, None, augmenting=False))
-                  .batch(training.batch_size).prefetch(tf.data.AUTOTUNE))
+    train = training_batches(
+        arrays(train_index),
+        prepare,
+        training.batch_size,
+        steps_per_epoch(recipe),
+        training.seed,
+        training.epochs,
+        first_epoch,
+    )
+    validation = (
+        tf.data.Dataset.from_tensor_slices(arrays(val_index))
+        .map(lambda *rows: prepare(rows, None, augmenting=False))
+        .batch(training.batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     return train, validation
 
 
@@ -80,25 +92,39 @@ def saliency_maps(recipe, images, labels, index):
     if config.source == "model":
         from tfrobust.saliency import cache
 
-        return cache.cached_maps(config.model, config.method, images[index], labels[index],
-                                 dataset=recipe.dataset.name, split="train",
-                                 method_args=config.method_args, batch_size=config.batch_size,
-                                 cache_dir=config.cache_dir)
+        return cache.cached_maps(
+            config.model,
+            config.method,
+            images[index],
+            labels[index],
+            dataset=recipe.dataset.name,
+            split="train",
+            method_args=config.method_args,
+            batch_size=config.batch_size,
+            cache_dir=config.cache_dir,
+        )
     path = pathlib.Path(config.train).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
             f"saliency.train: no maps file at {path} (from {os.getcwd()}). Build it from the "
             "dataset's boxes or masks with tfrobust.saliency.boxes_to_saliency or "
             "mask_to_saliency, in the split's order (tfrobust.saliency.in_split_order), "
-            "np.save it, and pass --set saliency.train=PATH.npy")
+            "np.save it, and pass --set saliency.train=PATH.npy"
+        )
     maps = np.load(path, mmap_mode="r", allow_pickle=False)
     maps = maps[..., None] if maps.ndim == 3 else maps
-    if (maps.ndim != 4 or len(maps) != len(images) or maps.shape[1:3] != images.shape[1:3]
-            or maps.shape[3] not in (1, images.shape[3])):
-        raise ValueError(f"saliency.train: {path} holds maps of shape {maps.shape}; expected "
-                         f"one per image of the {recipe.dataset.name} train split, "
-                         f"({len(images)}, {images.shape[1]}, {images.shape[2]}, 1 or "
-                         f"{images.shape[3]})")
+    if (
+        maps.ndim != 4
+        or len(maps) != len(images)
+        or maps.shape[1:3] != images.shape[1:3]
+        or maps.shape[3] not in (1, images.shape[3])
+    ):
+        raise ValueError(
+            f"saliency.train: {path} holds maps of shape {maps.shape}; expected "
+            f"one per image of the {recipe.dataset.name} train split, "
+            f"({len(images)}, {images.shape[1]}, {images.shape[2]}, 1 or "
+            f"{images.shape[3]})"
+        )
     return np.asarray(maps[index])
 
 
@@ -116,10 +142,13 @@ def model(recipe, input_shape=None):
     for stage, layer in recipe.model.insert.items():
         cls = registry.resolve(registry.LAYERS, layer.layer, f"model.insert.{stage}")
         insert[stage] = registry.layer_factory(cls, layer.args, spec.num_classes)
-    classifier = architectures.get(recipe.model.architecture, num_classes=spec.num_classes,
-                                   input_shape=input_shape or spec.image_shape,
-                                   width=recipe.model.width,
-                                   insert=insert)
+    classifier = architectures.get(
+        recipe.model.architecture,
+        num_classes=spec.num_classes,
+        input_shape=input_shape or spec.image_shape,
+        width=recipe.model.width,
+        insert=insert,
+    )
     return with_guided_dropout(classifier) if recipe.model.guided_dropout else classifier
 
 
@@ -133,11 +162,13 @@ def attack(recipe):
     if recipe.attack is None:
         return None
     config = recipe.attack
-    if (recipe.saliency is not None and recipe.saliency.source != "online"
-            and "saliency" not in config.args):
+    if (
+        recipe.saliency is not None
+        and recipe.saliency.source != "online"
+        and "saliency" not in config.args
+    ):
         config = dataclasses.replace(config, args={**config.args, "saliency": None})
-    return registry.instantiate(registry.ATTACKS, config, "attack",
-                                seed=recipe.training.seed)
+    return registry.instantiate(registry.ATTACKS, config, "attack", seed=recipe.training.seed)
 
 
 def trainer(recipe, classifier):
@@ -155,8 +186,10 @@ def steps_per_epoch(recipe):
 
     n = recipe.dataset.n_train
     if n is None:
-        n = (len(data.load_uint8(recipe.dataset.name, "train", recipe.dataset.data_dir)[1])
-             - recipe.dataset.validation.n)
+        n = (
+            len(data.load_uint8(recipe.dataset.name, "train", recipe.dataset.data_dir)[1])
+            - recipe.dataset.validation.n
+        )
     return math.ceil(n / recipe.training.batch_size)
 
 
@@ -168,7 +201,7 @@ def learning_rate(recipe):
     steps = steps_per_epoch(recipe)
     if config.name == "piecewise":
         boundaries = [int(b * steps) for b in config.boundaries]
-        values = [rate * config.factor ** i for i in range(len(boundaries) + 1)]
+        values = [rate * config.factor**i for i in range(len(boundaries) + 1)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     return keras.optimizers.schedules.CosineDecay(rate, recipe.training.epochs * steps)
 
@@ -179,5 +212,4 @@ def optimizer(recipe):
     if config.name == "adam":
         return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
     # The papers' weight decay is PyTorch's coupled L2, not Keras's decoupled one.
-    return L2SGD(rate, momentum=config.momentum, nesterov=config.nesterov,
-                 l2=config.weight_decay)
+    return L2SGD(rate, momentum=config.momentum, nesterov=config.nesterov, l2=config.weight_decay)

@@ -34,8 +34,10 @@ def parse_override(text):
 def apply_scale(data, scale):
     scales = data.get("scales") or {}
     if scale not in scales:
-        raise RecipeError(f"unknown scale {scale!r}{suggest(scale, scales)}. "
-                          f"This recipe has: {', '.join(scales) or 'none'}")
+        raise RecipeError(
+            f"unknown scale {scale!r}{suggest(scale, scales)}. "
+            f"This recipe has: {', '.join(scales) or 'none'}"
+        )
     for key, value in scales[scale].items():
         set_dotted(data, key, value)
 
@@ -52,27 +54,37 @@ def validate(recipe):
     stages = architectures.insertion_points(recipe.model.architecture)  # stages, block points
     for stage, layer in recipe.model.insert.items():
         if stage not in stages:
-            raise RecipeError(f"model.insert: {recipe.model.architecture} has no stage {stage!r}"
-                              f"{suggest(stage, stages)}. Stages: {', '.join(stages)}")
+            raise RecipeError(
+                f"model.insert: {recipe.model.architecture} has no stage {stage!r}"
+                f"{suggest(stage, stages)}. Stages: {', '.join(stages)}"
+            )
         cls = registry.resolve(registry.LAYERS, layer.layer, f"model.insert.{stage}.layer")
-        registry.check_args(cls, layer.args, f"model.insert.{stage}.args",
-                            skip=registry.LAYER_CONTEXT)
+        registry.check_args(
+            cls, layer.args, f"model.insert.{stage}.args", skip=registry.LAYER_CONTEXT
+        )
     config = recipe.evaluation
     for name in [*config.attacks, *config.attack_kwargs]:
         if "attack" not in config.attack_kwargs.get(name, {}):  # else a new name for one
-            registry.lookup(evaluation.registry.ATTACKS, name, "evaluation.attacks",
-                            hint="; a new name needs `attack: NAME` in evaluation.attack_kwargs")
+            registry.lookup(
+                evaluation.registry.ATTACKS,
+                name,
+                "evaluation.attacks",
+                hint="; a new name needs `attack: NAME` in evaluation.attack_kwargs",
+            )
     try:
-        evaluation.build_attacks(list(config.attacks), config.eps, config.norm, 0,
-                                 config.attack_kwargs)
+        evaluation.build_attacks(
+            list(config.attacks), config.eps, config.norm, 0, config.attack_kwargs
+        )
     except ValueError as error:
         raise RecipeError(f"evaluation.attack_kwargs: {error}") from None
     objective = registry.instantiate(registry.OBJECTIVES, recipe.objective, "objective")
     if recipe.attack is not None:
         registry.instantiate(registry.ATTACKS, recipe.attack, "attack")
     elif objective.needs_adversarial:
-        raise RecipeError(f"attack: objective {recipe.objective.name!r} trains on adversarial "
-                          "examples and needs an attack")
+        raise RecipeError(
+            f"attack: objective {recipe.objective.name!r} trains on adversarial "
+            "examples and needs an attack"
+        )
 
 
 def load_recipe(path, scale=None, overrides=()):

@@ -26,11 +26,15 @@ OBJECTIVES.register("aalp", "tfrobust.objectives:AALP")
 ATTACKS = Registry("attack")
 ATTACKS.register("fgsm", "tfrobust.attacks:FGSM")
 ATTACKS.register("pgd", "tfrobust.attacks:PGD")
-ATTACKS.register("pgd_random_target",  # feature denoising
-                 "tfrobust.attacks.random_target:RandomTargetPGD")
+ATTACKS.register(
+    "pgd_random_target",  # feature denoising
+    "tfrobust.attacks.random_target:RandomTargetPGD",
+)
 ATTACKS.register("saliency_pgd", "tfrobust.attacks.saliency_init:SaliencyPGD")  # SAT
-ATTACKS.register("cifs_joint",  # CIFS's training attack
-                 "tfrobust.attacks.joint_loss:JointLossPGD")
+ATTACKS.register(
+    "cifs_joint",  # CIFS's training attack
+    "tfrobust.attacks.joint_loss:JointLossPGD",
+)
 LAYERS = Registry("layer")
 LAYERS.register("fsr", "tfrobust.layers.fsr:FSR")
 LAYERS.register("denoise", "tfrobust.layers.denoising:DenoisingBlock")
@@ -46,8 +50,11 @@ def layer_factory(cls, args, num_classes):
 
     def factory(name, channels):
         context = {"channels": channels, "num_classes": num_classes}
-        return cls(name=name, **{k: v for k, v in context.items() if k in wanted},
-                   **fractions_to_numbers(args))
+        return cls(
+            name=name,
+            **{k: v for k, v in context.items() if k in wanted},
+            **fractions_to_numbers(args),
+        )
 
     return factory
 
@@ -72,8 +79,10 @@ def check_args(cls, args, path, skip=()):
     valid = [p for p in parameters if p not in ("self", "args", "kwargs", *skip)]
     for key in args:
         if key not in valid:
-            raise RecipeError(f"{path}: {cls.__name__} takes no argument {key!r}"
-                              f"{suggest(key, valid)}. Valid: {', '.join(valid)}")
+            raise RecipeError(
+                f"{path}: {cls.__name__} takes no argument {key!r}"
+                f"{suggest(key, valid)}. Valid: {', '.join(valid)}"
+            )
 
 
 def instantiate(registry, config, path, **fixed):

@@ -64,17 +64,18 @@ class EpochTimes(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         record = json.loads(self.path.read_text()) if self.path.is_file() else {"epochs": {}}
-        record["epochs"][str(epoch)] = {"seconds": time.time() - self._start,
-                                        "machine": machine()}
+        record["epochs"][str(epoch)] = {"seconds": time.time() - self._start, "machine": machine()}
         write_text(self.path, json.dumps(record, indent=1) + "\n")
 
 
 def machine():
     """Where a run trained, for its card: core count and CPU model, and any accelerators."""
     cpuinfo = pathlib.Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in
-             (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
-             if line.startswith("model name")]
+    names = [
+        line.split(":", 1)[1].strip()
+        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+        if line.startswith("model name")
+    ]
     text = f"{os.cpu_count()} cores, {names[0] if names else platform.machine()}"
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -98,8 +99,9 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
     keras.utils.set_random_seed(recipe.training.seed)
     warmup = recipe.training.eps_warmup_epochs
     if warmup and recipe.attack is None:
-        raise RecipeError("training.eps_warmup_epochs: the recipe has no training attack. "
-                          f"Received: {warmup}")
+        raise RecipeError(
+            f"training.eps_warmup_epochs: the recipe has no training attack. Received: {warmup}"
+        )
     with strategy.scope():
         classifier = build.model(recipe)
         robust = build.trainer(recipe, classifier)
@@ -113,9 +115,15 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
         *([EpsilonWarmup(warmup)] if warmup else []),
         *callbacks,
     ]
-    robust.fit(train, epochs=recipe.training.epochs, initial_epoch=first_epoch,
-               steps_per_epoch=build.steps_per_epoch(recipe), validation_data=validation,
-               callbacks=callbacks, verbose=verbose)
+    robust.fit(
+        train,
+        epochs=recipe.training.epochs,
+        initial_epoch=first_epoch,
+        steps_per_epoch=build.steps_per_epoch(recipe),
+        validation_data=validation,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     save_model(classifier, out_dir / zoo_entry.WEIGHTS)  # before the backup goes
     shutil.rmtree(out_dir / BACKUP, ignore_errors=True)
     return classifier
@@ -131,20 +139,35 @@ def evaluate(recipe, classifier, progress=True, resume_dir=None):
 
     config = recipe.evaluation
     images, labels, source = data.load_uint8(recipe.dataset.name, "test", recipe.dataset.data_dir)
-    x = images[:config.n].astype("float32") / 255.0
+    x = images[: config.n].astype("float32") / 255.0
     summary = evaluation.evaluate(
-        classifier, (x, labels[:config.n]), attacks=list(config.attacks), eps=config.eps,
-        norm=config.norm, n=config.n, batch_size=config.batch_size, seed=recipe.training.seed,
-        curve_eps=config.curve_eps, sanity=config.sanity, attack_kwargs=config.attack_kwargs,
-        model_name=recipe.name, dataset_name=source.report_as, data_order=source.order,
-        progress=progress, resume_dir=resume_dir)
+        classifier,
+        (x, labels[: config.n]),
+        attacks=list(config.attacks),
+        eps=config.eps,
+        norm=config.norm,
+        n=config.n,
+        batch_size=config.batch_size,
+        seed=recipe.training.seed,
+        curve_eps=config.curve_eps,
+        sanity=config.sanity,
+        attack_kwargs=config.attack_kwargs,
+        model_name=recipe.name,
+        dataset_name=source.report_as,
+        data_order=source.order,
+        progress=progress,
+        resume_dir=resume_dir,
+    )
     if config.clean_n is None:
         return summary
     from tfrobust.attacks.protocol import predict_labels
 
     n = min(config.clean_n, len(labels))
-    correct = [predict_labels(classifier, images[i:i + 1000].astype("float32") / 255.0, 250)
-               == labels[i:i + 1000] for i in range(0, n, 1000)]
+    correct = [
+        predict_labels(classifier, images[i : i + 1000].astype("float32") / 255.0, 250)
+        == labels[i : i + 1000]
+        for i in range(0, n, 1000)
+    ]
     accuracy = float(np.concatenate(correct)[:n].mean())
     return dataclasses.replace(summary, test_clean={"n": n, "accuracy": accuracy})
 

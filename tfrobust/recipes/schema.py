@@ -82,8 +82,9 @@ class ScheduleConfig:
 
     def check(self, path):
         if self.name not in ("constant", "piecewise", "cosine"):
-            raise RecipeError(f"{path}.name: 'constant', 'piecewise' or 'cosine'. "
-                              f"Received: {self.name!r}")
+            raise RecipeError(
+                f"{path}.name: 'constant', 'piecewise' or 'cosine'. Received: {self.name!r}"
+            )
 
 
 @dataclasses.dataclass
@@ -103,8 +104,9 @@ class TrainingConfig:
             if getattr(self, name) < 1:
                 raise RecipeError(f"{path}.{name}: must be >= 1. Received: {getattr(self, name)}")
         if self.eps_warmup_epochs < 0:
-            raise RecipeError(f"{path}.eps_warmup_epochs: must be >= 0. "
-                              f"Received: {self.eps_warmup_epochs}")
+            raise RecipeError(
+                f"{path}.eps_warmup_epochs: must be >= 0. Received: {self.eps_warmup_epochs}"
+            )
 
 
 @dataclasses.dataclass
@@ -118,7 +120,8 @@ class EvaluationConfig:
     batch_size: int = 250
     attacks: typing.List[str] = dataclasses.field(default_factory=lambda: ["pgd", "autoattack"])
     attack_kwargs: typing.Dict[str, typing.Dict[str, typing.Any]] = dataclasses.field(
-        default_factory=dict)  # per attack name, e.g. {"pgd": {"steps": 20}}
+        default_factory=dict
+    )  # per attack name, e.g. {"pgd": {"steps": 20}}
     curve_eps: typing.List[float] = dataclasses.field(default_factory=list)
     sanity: bool = True
 
@@ -128,8 +131,10 @@ class EvaluationConfig:
         for i, eps in enumerate([self.eps, *self.curve_eps]):
             where = f"{path}.eps" if i == 0 else f"{path}.curve_eps[{i - 1}]"
             if eps < 0 or (self.norm == "linf" and eps > 1):
-                raise RecipeError(f"{where}: an L-inf budget is in the [0, 1] pixel scale "
-                                  f"(8/255, not 8). Received: {eps}")
+                raise RecipeError(
+                    f"{where}: an L-inf budget is in the [0, 1] pixel scale "
+                    f"(8/255, not 8). Received: {eps}"
+                )
 
 
 SALIENCY_SOURCES = ("model", "files", "online")
@@ -181,15 +186,22 @@ class SaliencyConfig:
 
     def check(self, path):
         if self.source not in SALIENCY_SOURCES:
-            raise RecipeError(f"{path}.source: one of {', '.join(map(repr, SALIENCY_SOURCES))}. "
-                              f"Received: {self.source!r}")
-        used = {"model": ("model", "method", "method_args", "cache_dir"),
-                "files": ("train",), "online": ()}[self.source]
+            raise RecipeError(
+                f"{path}.source: one of {', '.join(map(repr, SALIENCY_SOURCES))}. "
+                f"Received: {self.source!r}"
+            )
+        used = {
+            "model": ("model", "method", "method_args", "cache_dir"),
+            "files": ("train",),
+            "online": (),
+        }[self.source]
         for name in ("model", "method", "method_args", "train", "cache_dir"):
             value = getattr(self, name)
             if name not in used and value not in (None, {}):
-                raise RecipeError(f"{path}.{name}: not used with source {self.source!r}; "
-                                  f"remove it (--set {path}.{name}=null). Received: {value!r}")
+                raise RecipeError(
+                    f"{path}.{name}: not used with source {self.source!r}; "
+                    f"remove it (--set {path}.{name}=null). Received: {value!r}"
+                )
         for name in used:
             if name in ("method_args", "cache_dir"):
                 continue
@@ -203,14 +215,18 @@ class SaliencyConfig:
             from tfrobust import saliency
 
             if self.method not in saliency.METHODS:
-                raise RecipeError(f"{path}.method: unknown saliency method {self.method!r}. "
-                                  f"Valid: {', '.join(saliency.METHODS)}")
+                raise RecipeError(
+                    f"{path}.method: unknown saliency method {self.method!r}. "
+                    f"Valid: {', '.join(saliency.METHODS)}"
+                )
             parameters = inspect.signature(saliency.METHODS[self.method]).parameters
             valid = [p for p in parameters if p not in ("model", "x", "y")]
             for key in self.method_args:
                 if key not in valid:
-                    raise RecipeError(f"{path}.method_args: {self.method} takes no argument "
-                                      f"{key!r}. Valid: {', '.join(valid) or 'none'}")
+                    raise RecipeError(
+                        f"{path}.method_args: {self.method} takes no argument "
+                        f"{key!r}. Valid: {', '.join(valid) or 'none'}"
+                    )
 
 
 def check_saliency(recipe):
@@ -218,28 +234,38 @@ def check_saliency(recipe):
     from tfrobust.recipes import registry
 
     attack = recipe.attack
-    is_sat = (attack is not None and attack.name in registry.ATTACKS
-              and registry.ATTACKS.get(attack.name).endswith(":SaliencyPGD"))
+    is_sat = (
+        attack is not None
+        and attack.name in registry.ATTACKS
+        and registry.ATTACKS.get(attack.name).endswith(":SaliencyPGD")
+    )
     if recipe.saliency is None:
         if is_sat:
             raise RecipeError(
                 f"saliency: attack {attack.name!r} (SAT) needs a `saliency:` section saying where "
                 "its maps come from: source model (a fixed model's maps, the SAT paper's CIFAR-100 "
                 "table), files (weak saliency from boxes or masks, its Tiny-ImageNet / Flower-17 "
-                "table) or online (the trained model's own gradient)")
+                "table) or online (the trained model's own gradient)"
+            )
         return
     if not is_sat:
-        raise RecipeError("saliency: only a saliency_pgd training attack (SAT) uses saliency "
-                          f"maps. Received: attack={None if attack is None else attack.name!r}")
+        raise RecipeError(
+            "saliency: only a saliency_pgd training attack (SAT) uses saliency "
+            f"maps. Received: attack={None if attack is None else attack.name!r}"
+        )
     given = attack.args.get("saliency", "gradient")  # SaliencyPGD's default
     if recipe.saliency.source == "online" and given is None:
-        raise RecipeError("attack.args.saliency: saliency.source is 'online', so the attack "
-                          "computes the maps: name the method (gradient, smoothgrad, "
-                          "integrated_gradients). Received: null")
+        raise RecipeError(
+            "attack.args.saliency: saliency.source is 'online', so the attack "
+            "computes the maps: name the method (gradient, smoothgrad, "
+            "integrated_gradients). Received: null"
+        )
     if recipe.saliency.source != "online" and "saliency" in attack.args and given is not None:
-        raise RecipeError(f"attack.args.saliency: maps come with the data (saliency.source: "
-                          f"{recipe.saliency.source!r}); set it to null so that a batch without "
-                          f"maps is an error. Received: {given!r}")
+        raise RecipeError(
+            f"attack.args.saliency: maps come with the data (saliency.source: "
+            f"{recipe.saliency.source!r}); set it to null so that a batch without "
+            f"maps is an error. Received: {given!r}"
+        )
 
 
 @dataclasses.dataclass

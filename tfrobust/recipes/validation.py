@@ -20,8 +20,10 @@ class RecipeError(ValueError):
 def check_keys(data, valid, path):
     for key in data:
         if key not in valid:
-            raise RecipeError(f"{path or 'recipe'}: unknown key {key!r}{suggest(key, valid)}. "
-                              f"Valid keys: {', '.join(sorted(valid))}")
+            raise RecipeError(
+                f"{path or 'recipe'}: unknown key {key!r}{suggest(key, valid)}. "
+                f"Valid keys: {', '.join(sorted(valid))}"
+            )
 
 
 def parse_fraction(value, path):
@@ -33,16 +35,20 @@ def parse_fraction(value, path):
         except (ValueError, ZeroDivisionError):
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RecipeError(f"{path}: expected a number or a fraction like 8/255. Received: {value!r}")
+        raise RecipeError(
+            f"{path}: expected a number or a fraction like 8/255. Received: {value!r}"
+        )
     return float(value)
 
 
 def fractions_to_numbers(args):
     """Constructor arguments with strings such as "8/255" turned into floats."""
+
     def convert(value):
         if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*/\s*\d+(\.\d+)?\s*", value):
             return parse_fraction(value, "")
         return value
+
     return {key: convert(value) for key, value in args.items()}
 
 

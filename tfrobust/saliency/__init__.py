@@ -53,8 +53,9 @@ CAM_METHODS = ("grad_cam", "grad_cam_plus_plus")
 def get(name):
     """The saliency function called `name`; an unknown name lists the valid ones."""
     if name not in METHODS:
-        raise ValueError(f"Unknown saliency method; valid names are {list(METHODS)}. "
-                         f"Received: name={name!r}")
+        raise ValueError(
+            f"Unknown saliency method; valid names are {list(METHODS)}. Received: name={name!r}"
+        )
     return METHODS[name]
 
 
@@ -86,16 +87,30 @@ def precompute(name, model, x, y=None, batch_size=128, **kwargs):
     fn = get(name)
     out = []
     for i in range(0, len(x), batch_size):
-        xi = np.asarray(x[i:i + batch_size])
+        xi = np.asarray(x[i : i + batch_size])
         xi = xi.astype("float32") / 255.0 if xi.dtype == np.uint8 else xi
-        yi = None if y is None else np.asarray(y[i:i + batch_size])
+        yi = None if y is None else np.asarray(y[i : i + batch_size])
         out.append(ops.convert_to_numpy(fn(model, xi, yi, **kwargs)).astype("float32"))
         if kwargs.get("seed") is not None:
             kwargs = {**kwargs, "seed": None}
     return np.concatenate(out)
 
 
-__all__ = ["CAM_METHODS", "METHODS", "boxes_to_saliency", "compute", "get", "grad_cam",
-           "grad_cam_plus_plus", "guided_backprop", "guided_grad_cam_plus_plus",
-           "in_split_order", "integrated_gradients", "mask_to_saliency", "precompute",
-           "smoothgrad", "vanilla_gradient", "with_saliency"]
+__all__ = [
+    "CAM_METHODS",
+    "METHODS",
+    "boxes_to_saliency",
+    "compute",
+    "get",
+    "grad_cam",
+    "grad_cam_plus_plus",
+    "guided_backprop",
+    "guided_grad_cam_plus_plus",
+    "in_split_order",
+    "integrated_gradients",
+    "mask_to_saliency",
+    "precompute",
+    "smoothgrad",
+    "vanilla_gradient",
+    "with_saliency",
+]

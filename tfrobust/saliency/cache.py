@@ -66,15 +66,18 @@ def model_file(ref):
                 f"saliency.model: no model file at {path} (from {os.getcwd()}). Train the fixed "
                 "model first (for SAT on CIFAR-10: `tfrobust train recipes/"
                 "standard_cifar10_resnet18.yaml`, which writes runs/cifar10/resnet18-standard/"
-                "model.keras), or give its path with --set saliency.model=PATH.keras.")
+                "model.keras), or give its path with --set saliency.model=PATH.keras."
+            )
         return path, sha256(path)
     from tfrobust.zoo import load as zoo_load
     from tfrobust.zoo.entry import find_entries
 
     entries = find_entries()
     if ref not in entries:
-        raise ValueError(f"saliency.model: {ref!r} is neither a .keras file nor a zoo model. "
-                         f"Zoo models: {', '.join(entries) or 'none'}")
+        raise ValueError(
+            f"saliency.model: {ref!r} is neither a .keras file nor a zoo model. "
+            f"Zoo models: {', '.join(entries) or 'none'}"
+        )
     path = zoo_load.weights_path(entries[ref])  # verified against weights.json
     return path, sha256(path)
 
@@ -115,9 +118,16 @@ def data_digest(images, labels):
 
 def cache_key(model_sha256, method, method_args, batch_size, images, labels):
     """The record the cache file is named by: everything the maps depend on."""
-    return {"format": FORMAT_VERSION, "model_sha256": model_sha256, "method": method,
-            "method_args": method_args, "batch_size": int(batch_size), "explains": "label",
-            "data_sha256": data_digest(images, labels), "n": int(len(images))}
+    return {
+        "format": FORMAT_VERSION,
+        "model_sha256": model_sha256,
+        "method": method,
+        "method_args": method_args,
+        "batch_size": int(batch_size),
+        "explains": "label",
+        "data_sha256": data_digest(images, labels),
+        "n": int(len(images)),
+    }
 
 
 def cache_path(key, dataset, split, cache_dir=None):
@@ -130,15 +140,26 @@ def save_atomic(path, maps, info):
     """Write `maps` to `path` (.npy) and `info` beside it (.json), each via a rename."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for target, write in ((path.with_suffix(".json"),
-                           lambda f: f.write(json.dumps(info, indent=1).encode() + b"\n")),
-                          (path, lambda f: np.save(f, maps, allow_pickle=False))):
+    for target, write in (
+        (path.with_suffix(".json"), lambda f: f.write(json.dumps(info, indent=1).encode() + b"\n")),
+        (path, lambda f: np.save(f, maps, allow_pickle=False)),
+    ):
         with atomic_path(target) as tmp, open(tmp, "wb") as f:
             write(f)
 
 
-def cached_maps(model, method, images, labels, dataset, split, method_args=None,
-                batch_size=250, cache_dir=None, log=print):
+def cached_maps(
+    model,
+    method,
+    images,
+    labels,
+    dataset,
+    split,
+    method_args=None,
+    batch_size=250,
+    cache_dir=None,
+    log=print,
+):
     """Saliency maps of the fixed `model` for `images`, from the cache or computed and cached.
 
     Args:
@@ -175,18 +196,30 @@ def cached_maps(model, method, images, labels, dataset, split, method_args=None,
         fixed = load_fixed_model(path)
         expected = tuple(fixed.inputs[0].shape[1:])
         if expected != tuple(images.shape[1:]):
-            raise ValueError(f"saliency.model: {path} takes images of shape {expected}; "
-                             f"{dataset} images are {tuple(images.shape[1:])}")
-        maps = saliency.precompute(method, fixed, images, np.asarray(labels, "int64"),
-                                   batch_size=batch_size, **method_args)
+            raise ValueError(
+                f"saliency.model: {path} takes images of shape {expected}; "
+                f"{dataset} images are {tuple(images.shape[1:])}"
+            )
+        maps = saliency.precompute(
+            method, fixed, images, np.asarray(labels, "int64"), batch_size=batch_size, **method_args
+        )
     if maps.ndim == 3:  # class-activation maps
         maps = maps[..., None]
     seconds = time.time() - start
-    info = {**key, "model": str(model), "model_file": str(path), "dataset": dataset,
-            "split": split, "shape": list(maps.shape), "seconds": round(seconds, 2),
-            "machine": f"{os.cpu_count()} cores"}
+    info = {
+        **key,
+        "model": str(model),
+        "model_file": str(path),
+        "dataset": dataset,
+        "split": split,
+        "shape": list(maps.shape),
+        "seconds": round(seconds, 2),
+        "machine": f"{os.cpu_count()} cores",
+    }
     save_atomic(target, maps, info)
     if log:
-        log(f"saliency: {len(maps)} {method} maps of {dataset} {split} computed in "
-            f"{seconds:.1f} s with {path}; cached in {target}")
+        log(
+            f"saliency: {len(maps)} {method} maps of {dataset} {split} computed in "
+            f"{seconds:.1f} s with {path}; cached in {target}"
+        )
     return maps

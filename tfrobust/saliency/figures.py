@@ -54,7 +54,9 @@ def panels(model, x, y, names, layer=None, **kwargs):
     """Display panels (N, H, W) or (N, H, W, 3) for each method in `names`, in order."""
     out = []
     for name in names:
-        extra = {"layer": layer} if name in methods.CAM_METHODS + ("guided_grad_cam_plus_plus",) else {}
+        extra = (
+            {"layer": layer} if name in methods.CAM_METHODS + ("guided_grad_cam_plus_plus",) else {}
+        )
         extra.update(kwargs.get(name, {}))
         maps = ops.convert_to_numpy(methods.compute(name, model, x, y, **extra))
         out.append(overlay(x, maps) if name in methods.CAM_METHODS else colored(magnitude(maps)))
@@ -75,8 +77,10 @@ def grid_figure(rows, titles=None, column_titles=None, cell=1.6, colorbar=True):
     from matplotlib.figure import Figure
 
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig = Figure(figsize=(cell * n_cols + (0.8 if colorbar else 0), cell * n_rows + 0.4),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(cell * n_cols + (0.8 if colorbar else 0), cell * n_rows + 0.4),
+        layout="constrained",
+    )
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i, row in enumerate(rows):
         for j in range(n_cols):
@@ -92,8 +96,15 @@ def grid_figure(rows, titles=None, column_titles=None, cell=1.6, colorbar=True):
                 ax.set_title(titles[i][j], fontsize=7)
     if column_titles is not None:
         for j, title in enumerate(column_titles):
-            axes[0][j].text(0.5, 1.35, title, fontsize=8, ha="center", va="bottom",
-                            transform=axes[0][j].transAxes)
+            axes[0][j].text(
+                0.5,
+                1.35,
+                title,
+                fontsize=8,
+                ha="center",
+                va="bottom",
+                transform=axes[0][j].transAxes,
+            )
     if colorbar:
         mappable = cm.ScalarMappable(colors.Normalize(0, 1), COLORMAP)
         fig.colorbar(mappable, ax=axes, shrink=0.8, label=COLORBAR_LABEL)
@@ -111,8 +122,17 @@ def save_grid(path, rows, titles=None, column_titles=None, cell=1.6, colorbar=Tr
     return path
 
 
-def saliency_figure(path, model, x, y, x_adv=None, names=("gradient", "grad_cam"), layer=None,
-                    class_names=None, **kwargs):
+def saliency_figure(
+    path,
+    model,
+    x,
+    y,
+    x_adv=None,
+    names=("gradient", "grad_cam"),
+    layer=None,
+    class_names=None,
+    **kwargs,
+):
     """Write a PNG grid: per image, the clean image and its maps, then the same for `x_adv`.
 
     Args:
@@ -143,8 +163,9 @@ def saliency_figure(path, model, x, y, x_adv=None, names=("gradient", "grad_cam"
     x = np.asarray(x, dtype="float32")
     y = np.asarray(y, dtype="int32")
     label = (lambda c: str(class_names[c])) if class_names is not None else str
-    groups = [("clean", x)] + ([("adversarial", np.asarray(x_adv, dtype="float32"))]
-                               if x_adv is not None else [])
+    groups = [("clean", x)] + (
+        [("adversarial", np.asarray(x_adv, dtype="float32"))] if x_adv is not None else []
+    )
     columns, titles, column_titles = [], [], []
     for kind, images in groups:
         logits = ops.convert_to_numpy(model(images, training=False))
@@ -152,8 +173,9 @@ def saliency_figure(path, model, x, y, x_adv=None, names=("gradient", "grad_cam"
         probs /= probs.sum(1, keepdims=True)
         pred = probs.argmax(1)
         columns.append(list(images))
-        titles.append([image_title(int(y[i]), int(p), probs[i, p], label)
-                       for i, p in enumerate(pred)])
+        titles.append(
+            [image_title(int(y[i]), int(p), probs[i, p], label) for i, p in enumerate(pred)]
+        )
         for panel in panels(model, images, y, names, layer, **kwargs):
             columns.append(list(panel))
             titles.append([""] * len(x))

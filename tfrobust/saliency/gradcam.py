@@ -25,8 +25,9 @@ def default_layer(model):
         output = getattr(layer, "output", None)
         if isinstance(output, keras.KerasTensor) and len(output.shape) == 4:
             return layer.name
-    raise ValueError(f"{model.name!r} has no layer with a 4-D (N, H, W, C) output "
-                     "for Grad-CAM; pass `layer=`.")
+    raise ValueError(
+        f"{model.name!r} has no layer with a 4-D (N, H, W, C) output for Grad-CAM; pass `layer=`."
+    )
 
 
 _PROBES = weakref.WeakKeyDictionary()
@@ -40,12 +41,16 @@ def probe(model, layer):
         return per_model[layer]
     names = [each.name for each in model.layers]
     if layer not in names:
-        raise ValueError(f"{model.name!r} has no layer {layer!r}; its layers are {names}. "
-                         f"Received: layer={layer!r}")
+        raise ValueError(
+            f"{model.name!r} has no layer {layer!r}; its layers are {names}. "
+            f"Received: layer={layer!r}"
+        )
     inputs, activation, outputs = _graph(model, layer)
     if len(activation.shape) != 4:
-        raise ValueError(f"Grad-CAM needs a layer with a 4-D (N, H, W, C) output. "
-                         f"Received: layer={layer!r} with shape {activation.shape}")
+        raise ValueError(
+            f"Grad-CAM needs a layer with a 4-D (N, H, W, C) output. "
+            f"Received: layer={layer!r} with shape {activation.shape}"
+        )
     if len(inputs) != 1:
         raise ValueError(f"Expected a model with one image input. Received: {len(inputs)}")
     head = keras.Model(inputs, activation)

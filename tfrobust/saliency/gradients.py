@@ -37,12 +37,14 @@ def summed_gradients(forward, points, weights, y, chunk=CHUNK):
     total = None
     for first in range(0, count, chunk):
         size = min(chunk, count - first)
-        block = points[first:first + size]
+        block = points[first : first + size]
         flat = ops.reshape(block, (-1,) + tuple(points.shape[2:]))
         grads = gradient_fn(forward, flat, ops.tile(y, (size,)))
         grads = ops.reshape(grads, (size, -1) + tuple(points.shape[2:]))
-        w = ops.reshape(ops.convert_to_tensor(weights[first:first + size], dtype=grads.dtype),
-                        (size,) + (1,) * (len(points.shape) - 1))
+        w = ops.reshape(
+            ops.convert_to_tensor(weights[first : first + size], dtype=grads.dtype),
+            (size,) + (1,) * (len(points.shape) - 1),
+        )
         part = ops.sum(w * grads, axis=0)
         total = part if total is None else total + part
     return total
@@ -71,8 +73,9 @@ def integrated_gradients_fn(forward, x, y, baseline=None, steps=50):
     """
     baseline = ops.zeros_like(x) if baseline is None else baseline
     diff = x - baseline
-    fractions = ops.reshape(ops.arange(steps + 1, dtype=x.dtype) / steps,
-                            (steps + 1,) + (1,) * len(x.shape))
+    fractions = ops.reshape(
+        ops.arange(steps + 1, dtype=x.dtype) / steps, (steps + 1,) + (1,) * len(x.shape)
+    )
     points = baseline[None] + fractions * diff[None]
     weights = [0.5 if k in (0, steps) else 1.0 for k in range(steps + 1)]
     return diff * summed_gradients(forward, points, weights, y) / steps
@@ -123,7 +126,8 @@ def smoothgrad(model, x, y=None, samples=25, noise=0.15, seed=None):
         return smoothgrad_fn(forward, x, y, samples, noise, generator)
 
     return targets.compiled(model, key, fn, state=[generator.state])(
-        x, y, ops.convert_to_tensor(noise, dtype="float32"))
+        x, y, ops.convert_to_tensor(noise, dtype="float32")
+    )
 
 
 def integrated_gradients(model, x, y=None, baseline=None, steps=50):
@@ -147,8 +151,10 @@ def integrated_gradients(model, x, y=None, baseline=None, steps=50):
     else:
         baseline = ops.convert_to_tensor(baseline, dtype="float32")
         if tuple(baseline.shape) != tuple(x.shape):
-            raise ValueError("`baseline` must have the images' shape "
-                             f"{tuple(x.shape)}. Received: baseline.shape={tuple(baseline.shape)}")
+            raise ValueError(
+                "`baseline` must have the images' shape "
+                f"{tuple(x.shape)}. Received: baseline.shape={tuple(baseline.shape)}"
+            )
 
     def fn(forward, x, y, baseline):
         return integrated_gradients_fn(forward, x, y, baseline, steps)

@@ -41,16 +41,21 @@ class GuidedReLU(keras.layers.Layer):
 
 
 def _is_relu(activation):
-    return activation in (keras.activations.relu, ops.relu) or getattr(
-        activation, "__name__", None) == "relu"
+    return (
+        activation in (keras.activations.relu, ops.relu)
+        or getattr(activation, "__name__", None) == "relu"
+    )
 
 
 def _guided_layer(layer, replaced):
     """The layer to use in the guided clone: itself unless it applies a plain ReLU."""
     if isinstance(layer, keras.layers.ReLU):
         config = layer.get_config()
-        plain = (config.get("max_value") is None and not config.get("negative_slope")
-                 and not config.get("threshold"))
+        plain = (
+            config.get("max_value") is None
+            and not config.get("negative_slope")
+            and not config.get("threshold")
+        )
         return GuidedReLU(name=f"{layer.name}_guided") if plain else layer
     if isinstance(layer, keras.layers.Activation) and _is_relu(layer.activation):
         return GuidedReLU(name=f"{layer.name}_guided")
@@ -75,7 +80,8 @@ def guided_model(model):
     if model not in _GUIDED:
         replaced = []
         clone = keras.models.clone_model(
-            model, clone_function=lambda layer: _guided_layer(layer, replaced), recursive=True)
+            model, clone_function=lambda layer: _guided_layer(layer, replaced), recursive=True
+        )
         _GUIDED[model] = (clone, replaced)
     clone, replaced = _GUIDED[model]
     for new, old in replaced:

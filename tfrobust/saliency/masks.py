@@ -26,8 +26,10 @@ def boxes_to_saliency(boxes, image_size, normalized=True):
     if boxes.ndim == 2:
         boxes = boxes[:, None, :]
     if boxes.ndim != 3 or boxes.shape[-1] != 4:
-        raise ValueError("`boxes` must be (N, 4) or (N, K, 4) as [y_min, x_min, y_max, x_max]. "
-                         f"Received: boxes.shape={boxes.shape}")
+        raise ValueError(
+            "`boxes` must be (N, 4) or (N, K, 4) as [y_min, x_min, y_max, x_max]. "
+            f"Received: boxes.shape={boxes.shape}"
+        )
     height, width = (int(v) for v in image_size)
     if normalized:
         boxes = boxes * np.array([height, width, height, width])
@@ -51,7 +53,9 @@ def mask_to_saliency(masks):
     if masks.ndim == 4 and masks.shape[-1] == 1:
         masks = masks[..., 0]
     if masks.ndim != 3:
-        raise ValueError(f"`masks` must be (N, H, W) or (N, H, W, 1). Received: masks.shape={masks.shape}")
+        raise ValueError(
+            f"`masks` must be (N, H, W) or (N, H, W, 1). Received: masks.shape={masks.shape}"
+        )
     return np.where(masks != 0, 1.0, -1.0).astype("float32")[..., None]
 
 
@@ -87,6 +91,8 @@ def with_saliency(images, saliency):
     """
     images, saliency = np.asarray(images), np.asarray(saliency, dtype="float32")
     if saliency.shape[:3] != images.shape[:3] or saliency.shape[3] not in (1, images.shape[3]):
-        raise ValueError(f"`saliency` must be (N, H, W, 1) or shaped like the images "
-                         f"{images.shape}. Received: saliency.shape={saliency.shape}")
+        raise ValueError(
+            f"`saliency` must be (N, H, W, 1) or shaped like the images "
+            f"{images.shape}. Received: saliency.shape={saliency.shape}"
+        )
     return {"image": images, "saliency": saliency}

@@ -38,7 +38,8 @@ def prepare(model, x, y):
     x = validation.check_images(x, box=False)
     if y is None:
         return ops.convert_to_tensor(x), ops.cast(
-            ops.argmax(model(ops.convert_to_tensor(x), training=False), axis=-1), "int32")
+            ops.argmax(model(ops.convert_to_tensor(x), training=False), axis=-1), "int32"
+        )
     x, y = validation.check_batch(model, x, y, box=False)
     return ops.convert_to_tensor(x), ops.convert_to_tensor(y.astype("int32"))
 

@@ -42,15 +42,20 @@ def split_inputs(x):
     if not isinstance(x, dict):
         return x, None
     if "image" not in x or set(x) - {"image", "saliency"}:
-        raise ValueError('Dict inputs must be {"image": ..., "saliency": ...} (saliency '
-                         f"optional). Received keys: {sorted(x)}")
+        raise ValueError(
+            'Dict inputs must be {"image": ..., "saliency": ...} (saliency '
+            f"optional). Received keys: {sorted(x)}"
+        )
     return x["image"], x.get("saliency")
 
 
 def attack_state(attack):
     """The variables and seed generators `attack` holds, found as Keras finds a layer's."""
-    return [value for value in vars(attack).values()
-            if isinstance(value, (keras.Variable, keras.random.SeedGenerator))]
+    return [
+        value
+        for value in vars(attack).values()
+        if isinstance(value, (keras.Variable, keras.random.SeedGenerator))
+    ]
 
 
 # `MultiWorkerFitMixin` works around keras-team/keras#20585 so that `fit` runs under
@@ -95,14 +100,18 @@ class AdversarialModel(backend.MultiWorkerFitMixin, keras.Model):
             # Tracked, so the attack's state (its random state, SAT's alpha^t) is the model's.
             self.attack_state = attack_state(self.training_attack)
         self.clean_accuracy = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
-        self.adv_accuracy = (keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
-                             if attack is not None else None)
+        self.adv_accuracy = (
+            keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+            if attack is not None
+            else None
+        )
         self.term_trackers = [keras.metrics.Mean(name=name) for name in objective.terms]
         # Defense layers that `add_loss` set `adds_loss = True`; their sum is logged.
         self.layer_loss_tracker = (
             keras.metrics.Mean(name="layer_loss")
             if any(getattr(layer, "adds_loss", False) for layer in model._flatten_layers())
-            else None)
+            else None
+        )
 
     def compile(self, *args, jit_compile="auto", **kwargs):
         """`keras.Model.compile`, but `"auto"` means `backend.xla_by_default()`.
@@ -131,8 +140,9 @@ class AdversarialModel(backend.MultiWorkerFitMixin, keras.Model):
         if self.attack is not None:
             callbacks = [*(callbacks or []), *self.attack.training_callbacks()]
         with checked_data.dataset_errors():
-            return super().fit(x, y, *args, validation_data=validation_data,
-                               callbacks=callbacks, **kwargs)
+            return super().fit(
+                x, y, *args, validation_data=validation_data, callbacks=callbacks, **kwargs
+            )
 
     def _inner_attack(self, attack):
         """`attack`, ascending the objective's inner loss where it has its own (TRADES)."""
@@ -175,8 +185,10 @@ class AdversarialModel(backend.MultiWorkerFitMixin, keras.Model):
             with label_scope(y) as training_pass:
                 logits = ops.cast(self.model(z, training=training), "float32")
             if with_layer_losses:
-                layer_losses.extend(ops.cast(loss, "float32") for loss in
-                                    [*self.model.losses, *training_pass.output_losses(logits)])
+                layer_losses.extend(
+                    ops.cast(loss, "float32")
+                    for loss in [*self.model.losses, *training_pass.output_losses(logits)]
+                )
             return logits
 
         clean = forward(x, x_adv is None) if self.objective.needs_clean else None
@@ -184,9 +196,13 @@ class AdversarialModel(backend.MultiWorkerFitMixin, keras.Model):
         terms = self.objective(y, clean, adversarial)
         layer_loss = ops.sum(ops.stack(layer_losses)) if layer_losses else ops.zeros(())
         loss = ops.sum(ops.stack(terms)) + layer_loss
-        y_pred = {"loss": loss, "terms": terms, "layer_loss": layer_loss,
-                  "adversarial": adversarial,
-                  "clean": clean if clean is not None else clean_eval_logits}
+        y_pred = {
+            "loss": loss,
+            "terms": terms,
+            "layer_loss": layer_loss,
+            "adversarial": adversarial,
+            "clean": clean if clean is not None else clean_eval_logits,
+        }
         return loss, y_pred
 
     def train_step(self, *args):

@@ -31,8 +31,11 @@ def _epoch_dirs(folder):
     folder = pathlib.Path(folder)
     if not folder.is_dir():
         return {}
-    return {int(m.group(1)): path for path in folder.iterdir()
-            if (m := _EPOCH_DIR.match(path.name)) and path.is_dir()}
+    return {
+        int(m.group(1)): path
+        for path in folder.iterdir()
+        if (m := _EPOCH_DIR.match(path.name)) and path.is_dir()
+    }
 
 
 def completed_epochs(folder):
@@ -56,9 +59,11 @@ def restore(model, folder):
     with np.load(path / RANDOM_STATE) as saved:
         states = _seed_states(model)
         if len(saved.files) != len(states):
-            raise ValueError(f"{path}: saved {len(saved.files)} random states, but the model has "
-                             f"{len(states)}; the backup is of another model. Delete {folder} "
-                             "to train from scratch.")
+            raise ValueError(
+                f"{path}: saved {len(saved.files)} random states, but the model has "
+                f"{len(states)}; the backup is of another model. Delete {folder} "
+                "to train from scratch."
+            )
         for i, variable in enumerate(states):
             variable.assign(saved[f"s{i}"])
     return epoch
@@ -77,8 +82,9 @@ class EpochBackup(keras.callbacks.Callback):
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         self.model.save_weights(tmp / WEIGHTS)
-        states = {f"s{i}": keras.ops.convert_to_numpy(v)
-                  for i, v in enumerate(_seed_states(self.model))}
+        states = {
+            f"s{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_seed_states(self.model))
+        }
         np.savez(tmp / RANDOM_STATE, **states)
         final = self.folder / f"epoch-{done}"
         shutil.rmtree(final, ignore_errors=True)

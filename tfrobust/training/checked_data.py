@@ -44,15 +44,23 @@ def checked_dataset(model, dataset):
     def check(x, y, *weights):
         labels = tf.reshape(y, [-1])
         bad = tf.logical_or(labels < 0, labels >= num_classes)
-        with tf.control_dependencies([
-            tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [
-                f"`y` holds labels outside [0, {num_classes}) for a model with "
-                f"{num_classes} classes; check the label encoding (0-based). Received:",
-                tf.boolean_mask(labels, bad)], summarize=5),
-            tf.debugging.assert_all_finite(
-                tf.cast(_images(x), "float32"),
-                "`x` holds non-finite values (NaN or inf); fix or drop those images"),
-        ]):
+        with tf.control_dependencies(
+            [
+                tf.debugging.Assert(
+                    tf.logical_not(tf.reduce_any(bad)),
+                    [
+                        f"`y` holds labels outside [0, {num_classes}) for a model with "
+                        f"{num_classes} classes; check the label encoding (0-based). Received:",
+                        tf.boolean_mask(labels, bad),
+                    ],
+                    summarize=5,
+                ),
+                tf.debugging.assert_all_finite(
+                    tf.cast(_images(x), "float32"),
+                    "`x` holds non-finite values (NaN or inf); fix or drop those images",
+                ),
+            ]
+        ):
             return (tf.nest.map_structure(tf.identity, x), tf.identity(y), *weights)
 
     return dataset.map(check)

@@ -30,9 +30,11 @@ class EpsilonWarmup(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if getattr(self.model, "attack", None) is None:
-            raise ValueError("EpsilonWarmup needs a model trained against an attack "
-                             "(`tfrobust.adversarial(model, objective, attack)`). "
-                             f"Received: {type(self.model).__name__} without one")
+            raise ValueError(
+                "EpsilonWarmup needs a model trained against an attack "
+                "(`tfrobust.adversarial(model, objective, attack)`). "
+                f"Received: {type(self.model).__name__} without one"
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         fraction = min(1.0, (epoch + 1) / self.epochs)

@@ -27,20 +27,26 @@ class L2SGD(keras.optimizers.SGD):
         >>> opt = L2SGD(0.1, momentum=0.9, l2=5e-4)
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, l2=0.0,
-                 name="l2_sgd", **kwargs):
+    def __init__(
+        self, learning_rate=0.01, momentum=0.0, nesterov=False, l2=0.0, name="l2_sgd", **kwargs
+    ):
         if kwargs.get("weight_decay"):
-            raise ValueError("L2SGD takes `l2` (coupled); Keras's decoupled `weight_decay` "
-                             "would decay the weights twice")
+            raise ValueError(
+                "L2SGD takes `l2` (coupled); Keras's decoupled `weight_decay` "
+                "would decay the weights twice"
+            )
         super().__init__(learning_rate, momentum=momentum, nesterov=nesterov, name=name, **kwargs)
         self.l2 = check_number("l2", l2, minimum=0)
 
     def apply(self, grads, trainable_variables=None):
         if self.l2:
-            variables = (self._trainable_variables if trainable_variables is None
-                         else trainable_variables)
-            grads = [g if g is None else g + self.l2 * keras.ops.cast(v, g.dtype)
-                     for g, v in zip(grads, variables)]
+            variables = (
+                self._trainable_variables if trainable_variables is None else trainable_variables
+            )
+            grads = [
+                g if g is None else g + self.l2 * keras.ops.cast(v, g.dtype)
+                for g, v in zip(grads, variables)
+            ]
         return super().apply(grads, trainable_variables)
 
     def get_config(self):

@@ -9,5 +9,13 @@ from tfrobust.zoo.leaderboard import write_leaderboard
 from tfrobust.zoo.load import list_models
 from tfrobust.zoo.load import load_model
 
-__all__ = ["DownloadError", "Entry", "WeightsChecksumError", "find_entries", "list_models",
-           "load_model", "models_dir", "write_leaderboard"]
+__all__ = [
+    "DownloadError",
+    "Entry",
+    "WeightsChecksumError",
+    "find_entries",
+    "list_models",
+    "load_model",
+    "models_dir",
+    "write_leaderboard",
+]

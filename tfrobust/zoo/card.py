@@ -24,8 +24,10 @@ from tfrobust.zoo.eps_text import eps_text
 from tfrobust.zoo.files import write_text
 
 NORMS = {"linf": "L-inf", "l2": "L2", "l1": "L1"}
-NO_COMMAND = ("The command that trained this model was not recorded; `tfrobust train` with the "
-              "recipe below trains the same setting.")
+NO_COMMAND = (
+    "The command that trained this model was not recorded; `tfrobust train` with the "
+    "recipe below trains the same setting."
+)
 
 
 def _pct(value):
@@ -38,12 +40,16 @@ def _validation_text(dataset):
     test images, used for monitoring only."""
     held_out = (dataset.get("validation") or {}).get("n")
     if held_out:
-        return (f"; {held_out} images held out of it for validation (seed "
-                f"{dataset['validation'].get('seed', 0)}).")
+        return (
+            f"; {held_out} images held out of it for validation (seed "
+            f"{dataset['validation'].get('seed', 0)})."
+        )
     if dataset.get("n_val"):
-        return (f". Validation during training used the first {dataset['n_val']} test images, "
-                "for monitoring only (no model was selected on them); this run predates the "
-                "held-out validation split.")
+        return (
+            f". Validation during training used the first {dataset['n_val']} test images, "
+            "for monitoring only (no model was selected on them); this run predates the "
+            "held-out validation split."
+        )
     return "."
 
 
@@ -54,8 +60,10 @@ def training_line(training_time):
         return "Training time: not recorded."
     seconds = sum(e["seconds"] for e in epochs.values())
     machines = sorted({e["machine"] for e in epochs.values()})
-    return (f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs "
-            f"on {'; '.join(machines)}.")
+    return (
+        f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs "
+        f"on {'; '.join(machines)}."
+    )
 
 
 def overrides(command):
@@ -72,25 +80,36 @@ def overrides(command):
 
 def _front_matter(recipe_dict):
     """The YAML header hubs read: library, tags, datasets, metrics."""
-    meta = {"library_name": "keras",
-            "tags": ["tfrobust", "adversarial-robustness", "image-classification",
-                     recipe_dict["objective"]["name"]],
-            "datasets": [recipe_dict["dataset"]["name"]], "metrics": ["accuracy"],
-            "pipeline_tag": "image-classification"}
+    meta = {
+        "library_name": "keras",
+        "tags": [
+            "tfrobust",
+            "adversarial-robustness",
+            "image-classification",
+            recipe_dict["objective"]["name"],
+        ],
+        "datasets": [recipe_dict["dataset"]["name"]],
+        "metrics": ["accuracy"],
+        "pipeline_tag": "image-classification",
+    }
     return ["---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", ""]
 
 
 def _procedure(recipe_dict):
     training, attack = recipe_dict["training"], recipe_dict.get("attack") or {}
     optimizer = training["optimizer"]
-    args = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in (attack.get("args") or {}).items())
-    return [f"- Objective: `{recipe_dict['objective']['name']}`; training attack: "
-            f"`{attack.get('name', 'none')}`" + (f" ({args})" if args else "") + ".",
-            f"- {training['epochs']} epoch{'s' * (training['epochs'] != 1)} of "
-            f"{optimizer['name']} (learning rate "
-            f"{optimizer['learning_rate']:g}, {training['schedule']['name']} schedule), "
-            f"batch size {training['batch_size']}, seed {training['seed']}."]
+    args = ", ".join(
+        f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in (attack.get("args") or {}).items()
+    )
+    return [
+        f"- Objective: `{recipe_dict['objective']['name']}`; training attack: "
+        f"`{attack.get('name', 'none')}`" + (f" ({args})" if args else "") + ".",
+        f"- {training['epochs']} epoch{'s' * (training['epochs'] != 1)} of "
+        f"{optimizer['name']} (learning rate "
+        f"{optimizer['learning_rate']:g}, {training['schedule']['name']} schedule), "
+        f"batch size {training['batch_size']}, seed {training['seed']}.",
+    ]
 
 
 def model_card(recipe_dict, summary, command, training_time=None):
@@ -101,36 +120,52 @@ def model_card(recipe_dict, summary, command, training_time=None):
     threat = summary.threat_model
     dataset = recipe_dict["dataset"]
     lines = _front_matter(recipe_dict) + [
-        f"# {recipe_dict['name']}", "",
-        "## Model details", "",
+        f"# {recipe_dict['name']}",
+        "",
+        "## Model details",
+        "",
         f"- Paper: {recipe_dict['paper']}",
         f"- Architecture: `{recipe_dict['model']['architecture']}` (width "
         f"{recipe_dict['model']['width']:g}), a Keras 3 model taking images in [0, 1] and "
         "returning logits.",
         f"- Threat model: {NORMS[threat.norm]}, eps = {eps_text(threat.eps)} in the [0, 1] pixel "
-        "scale, white-box.", "",
-        "## Intended use", "",
+        "scale, white-box.",
+        "",
+        "## Intended use",
+        "",
         f"Research on adversarial robustness: a baseline or a target for attacks on "
         f"{dataset['name']} under the threat model above, loaded with "
         f"`tfrobust.zoo.load_model({recipe_dict['name']!r})`. Not for deployment where "
         "security depends on it: robustness is measured only against the attacks listed below "
-        "and only within that budget.", "",
-        "## Training data", "",
+        "and only within that budget.",
+        "",
+        "## Training data",
+        "",
         f"The {dataset['name']} training split"
         + (f" (first {dataset['n_train']} images)" if dataset.get("n_train") else "")
         + (", with augmentation" if dataset.get("augment") else ", without augmentation")
-        + _validation_text(dataset), "",
-        "## Training procedure", "",
+        + _validation_text(dataset),
+        "",
+        "## Training procedure",
+        "",
         *_procedure(recipe_dict),
-        f"- {training_line(training_time)}", "",
-        "## Evaluation", "",
+        f"- {training_line(training_time)}",
+        "",
+        "## Evaluation",
+        "",
         f"Measured by `tfrobust.evaluation` on the first {summary.n} test images of "
         f"**{summary.dataset}** in the order {summary.data_order or 'unrecorded'} "
         f"(points SHA-256 `{summary.points_sha256[:16] or 'unrecorded'}`, seed "
         f"{summary.seed}); a point is robust only if it survives every attack."
-        + (f" Clean accuracy on the first {summary.test_clean['n']} test images: "
-           f"{_pct(summary.test_clean['accuracy'])}." if summary.test_clean else ""), "",
-        "| metric | this model | paper (reported) |", "|---|---:|---:|",
+        + (
+            f" Clean accuracy on the first {summary.test_clean['n']} test images: "
+            f"{_pct(summary.test_clean['accuracy'])}."
+            if summary.test_clean
+            else ""
+        ),
+        "",
+        "| metric | this model | paper (reported) |",
+        "|---|---:|---:|",
     ]
     reported = recipe_dict.get("reported") or {}
     rows = [("clean", summary.clean_accuracy)]
@@ -141,35 +176,68 @@ def model_card(recipe_dict, summary, command, training_time=None):
         paper_text = f"{_pct(paper['accuracy'])} ({paper['source']})" if paper else "-"
         lines.append(f"| {name} | {_pct(value)} | {paper_text} |")
     failed = [c for c in summary.sanity if not c.passed]
-    lines += ["", "Sanity checks: " + (
-        f"{len(summary.sanity)} run, all passed." if summary.sanity and not failed
-        else "FAILED: " + "; ".join(f"{c.name}: {c.message}" for c in failed) if failed
-        else "not run."), f"Evaluation time: {summary.wall_time_s / 60:.1f} min.", ""]
+    lines += [
+        "",
+        "Sanity checks: "
+        + (
+            f"{len(summary.sanity)} run, all passed."
+            if summary.sanity and not failed
+            else "FAILED: " + "; ".join(f"{c.name}: {c.message}" for c in failed)
+            if failed
+            else "not run."
+        ),
+        f"Evaluation time: {summary.wall_time_s / 60:.1f} min.",
+        "",
+    ]
     lines += ["## Limitations", ""]
     if summary.dataset != dataset["name"]:
-        lines.append(f"- Evaluated on **{summary.dataset}**, not the original "
-                     f"{dataset['name']}: the paper's numbers are not directly comparable.")
+        lines.append(
+            f"- Evaluated on **{summary.dataset}**, not the original "
+            f"{dataset['name']}: the paper's numbers are not directly comparable."
+        )
     if recipe_dict.get("notes"):
         changed = overrides(command)
-        lines.append("- " + (f"Recipe notes, written for the recipe without this run's "
-                             f"{' '.join(changed)} (the numbers above are this run's): "
-                             if changed else "") + recipe_dict["notes"].strip())
+        lines.append(
+            "- "
+            + (
+                f"Recipe notes, written for the recipe without this run's "
+                f"{' '.join(changed)} (the numbers above are this run's): "
+                if changed
+                else ""
+            )
+            + recipe_dict["notes"].strip()
+        )
     accuracy = summary.robust_accuracy
     standard_error = (accuracy * (1 - accuracy) / max(summary.n, 1)) ** 0.5
-    lines.append(f"- Evaluated on {summary.n} test images: the standard error of an accuracy "
-                 f"near {_pct(accuracy)} is about {_pct(standard_error)}.")
-    lines += ["", "## How to reproduce", "",
-              *(["```bash", command, "```"] if command else [NO_COMMAND]), "",
-              "## Training recipe (resolved)", "", "```yaml",
-              yaml.safe_dump({k: v for k, v in recipe_dict.items() if k != "scales"},
-                             sort_keys=False).strip(), "```", ""]
+    lines.append(
+        f"- Evaluated on {summary.n} test images: the standard error of an accuracy "
+        f"near {_pct(accuracy)} is about {_pct(standard_error)}."
+    )
+    lines += [
+        "",
+        "## How to reproduce",
+        "",
+        *(["```bash", command, "```"] if command else [NO_COMMAND]),
+        "",
+        "## Training recipe (resolved)",
+        "",
+        "```yaml",
+        yaml.safe_dump(
+            {k: v for k, v in recipe_dict.items() if k != "scales"}, sort_keys=False
+        ).strip(),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def recorded_command(card_text):
     """The training command a card states (this format's or the older "## Reproduce"), or None."""
-    found = re.search(r"^## (?:How to reproduce|Reproduce)\n\n```bash\n(.+?)\n```", card_text,
-                      re.MULTILINE | re.DOTALL)
+    found = re.search(
+        r"^## (?:How to reproduce|Reproduce)\n\n```bash\n(.+?)\n```",
+        card_text,
+        re.MULTILINE | re.DOTALL,
+    )
     return found.group(1) if found else None
 
 
@@ -186,9 +254,12 @@ def entry_card(path, command=None):
     if command is None and card.is_file():
         command = recorded_command(card.read_text())
     times = path / TRAINING_TIME
-    return model_card(yaml.safe_load((path / RECIPE).read_text()),
-                      EvalSummary.from_dict(json.loads((path / EVAL).read_text())), command,
-                      json.loads(times.read_text()) if times.is_file() else None)
+    return model_card(
+        yaml.safe_load((path / RECIPE).read_text()),
+        EvalSummary.from_dict(json.loads((path / EVAL).read_text())),
+        command,
+        json.loads(times.read_text()) if times.is_file() else None,
+    )
 
 
 def write_cards(root):

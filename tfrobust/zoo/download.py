@@ -58,7 +58,9 @@ def _fetch(url, tmp, progress):
                 if progress is not None:
                     progress.advance(len(chunk))
     except urllib.error.HTTPError as error:
-        raise DownloadError(f"Could not download {url}: HTTP {error.code} {error.reason}.") from None
+        raise DownloadError(
+            f"Could not download {url}: HTTP {error.code} {error.reason}."
+        ) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         reason = getattr(error, "reason", None) or error
         raise DownloadError(f"Could not download {url}: {reason}.") from None
@@ -66,8 +68,10 @@ def _fetch(url, tmp, progress):
         if progress is not None:
             progress.stop()
     if expected is not None and received != expected:
-        raise DownloadError(f"Download of {url} stopped after {received} of {expected} bytes; "
-                            "run the command again.")
+        raise DownloadError(
+            f"Download of {url} stopped after {received} of {expected} bytes; "
+            "run the command again."
+        )
     return digest.hexdigest()
 
 
@@ -88,7 +92,8 @@ def download(url, expected_sha256, filename, cache=None, progress=None):
             if actual != expected_sha256:
                 raise WeightsChecksumError(
                     f"{url} downloaded, but its SHA-256 is {actual}, not {expected_sha256}: the "
-                    f"file is corrupted or was replaced. Nothing was kept in {cache}.")
+                    f"file is corrupted or was replaced. Nothing was kept in {cache}."
+                )
     except (DownloadError, WeightsChecksumError):
         _remove_empty(target.parent, cache)
         raise

@@ -1,12 +1,12 @@
 """A zoo entry: one folder per model, named by its ID `<dataset>/<model>`.
 
-    models/<dataset>/<model>/
-        model.keras      weights and architecture (absent when the weights are remote)
-        weights.json     {"file", "sha256", "url"}: checksum, and where to download from
-        recipe.yaml      the resolved recipe it was trained with
-        eval.json        written by `tfrobust.evaluation` (typed schema)
-        MODEL_CARD.md    threat model, recipe, results beside the paper's numbers
-        training_time.json   each epoch's wall time and machine (when recorded)
+models/<dataset>/<model>/
+    model.keras      weights and architecture (absent when the weights are remote)
+    weights.json     {"file", "sha256", "url"}: checksum, and where to download from
+    recipe.yaml      the resolved recipe it was trained with
+    eval.json        written by `tfrobust.evaluation` (typed schema)
+    MODEL_CARD.md    threat model, recipe, results beside the paper's numbers
+    training_time.json   each epoch's wall time and machine (when recorded)
 """
 
 import dataclasses
@@ -61,12 +61,19 @@ class Entry:
 
         summary = EvalSummary.from_dict(json.loads((path / EVAL).read_text()))
         recipe = yaml.safe_load((path / RECIPE).read_text())
-        return cls(name=name, path=path, dataset=recipe["dataset"]["name"],
-                   threat_model=summary.threat_model.norm.capitalize(),
-                   eps=summary.threat_model.eps, clean_accuracy=summary.clean_accuracy,
-                   robust_accuracy=summary.robust_accuracy, n=summary.n,
-                   reported=recipe.get("reported") or {}, recipe=recipe,
-                   report_as=summary.dataset)
+        return cls(
+            name=name,
+            path=path,
+            dataset=recipe["dataset"]["name"],
+            threat_model=summary.threat_model.norm.capitalize(),
+            eps=summary.threat_model.eps,
+            clean_accuracy=summary.clean_accuracy,
+            robust_accuracy=summary.robust_accuracy,
+            n=summary.n,
+            reported=recipe.get("reported") or {},
+            recipe=recipe,
+            report_as=summary.dataset,
+        )
 
 
 def find_entries(root=None):

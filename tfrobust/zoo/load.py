@@ -22,9 +22,12 @@ MIRROR_ENV = "TFROBUST_WEIGHTS_URL"
 
 def list_models(dataset=None, threat_model=None, root=None):
     """IDs of zoo models, optionally only those of a dataset and a threat model ("Linf", "L2")."""
-    return [name for name, e in find_entries(root).items()
-            if (dataset is None or e.dataset == dataset)
-            and (threat_model is None or e.threat_model.lower() == threat_model.lower())]
+    return [
+        name
+        for name, e in find_entries(root).items()
+        if (dataset is None or e.dataset == dataset)
+        and (threat_model is None or e.threat_model.lower() == threat_model.lower())
+    ]
 
 
 def weights_url(entry, info):
@@ -44,7 +47,8 @@ def weights_path(entry, progress=None):
         if actual != info["sha256"]:
             raise WeightsChecksumError(
                 f"{local} has SHA-256 {actual}, but {entry.path / WEIGHTS_INFO} lists "
-                f"{info['sha256']}: the weights were modified or damaged.")
+                f"{info['sha256']}: the weights were modified or damaged."
+            )
         return local
     url = weights_url(entry, info)
     if not url:
@@ -52,7 +56,8 @@ def weights_path(entry, progress=None):
             f"{entry.name}: its weights are not published for download yet (url is null in "
             f"{entry.path / WEIGHTS_INFO}). Get {local.name} (SHA-256 {info['sha256'][:16]}...) "
             "from a tfrobust source checkout and set TFROBUST_MODELS_DIR to its models/ folder, "
-            f"or set {MIRROR_ENV} to a server holding <ID>/{local.name}.")
+            f"or set {MIRROR_ENV} to a server holding <ID>/{local.name}."
+        )
     return download(url, info["sha256"], local.name, progress=progress)
 
 

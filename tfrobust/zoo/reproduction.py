@@ -36,9 +36,13 @@ def measured(entry, column):
 def comparable(table, entries):
     """The entries of the table's rows measured under the table's threat model."""
     threat = table["threat_model"]
-    return {name: entries[name] for name in table["rows"] if name in entries
-            and entries[name].threat_model.lower() == threat["norm"]
-            and abs(entries[name].eps - threat["eps"]) < 1e-9}
+    return {
+        name: entries[name]
+        for name in table["rows"]
+        if name in entries
+        and entries[name].threat_model.lower() == threat["norm"]
+        and abs(entries[name].eps - threat["eps"]) < 1e-9
+    }
 
 
 def claim_verdict(table, entries):
@@ -60,15 +64,22 @@ def claim_verdict(table, entries):
         pairs.append((name, ours, paper))
         if tolerance is not None:
             verdict = "within" if abs(ours - paper) <= tolerance else "NOT within"
-            lines.append(f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
-                         f"{verdict} {100 * tolerance:g} points.")
+            lines.append(
+                f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
+                f"{verdict} {100 * tolerance:g} points."
+            )
     if len(pairs) > 1:
         ours_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[1])]
         paper_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[2])]
-        lines.append(f"- Order by {metric}: "
-                     + ("the same as the paper's." if ours_order == paper_order else
-                        f"differs: ours {' < '.join(ours_order)}; the paper's "
-                        f"{' < '.join(paper_order)}."))
+        lines.append(
+            f"- Order by {metric}: "
+            + (
+                "the same as the paper's."
+                if ours_order == paper_order
+                else f"differs: ours {' < '.join(ours_order)}; the paper's "
+                f"{' < '.join(paper_order)}."
+            )
+        )
     if claim.get("beats"):
         lines += beats_verdict(claim["beats"], metric, entries)
     return lines
@@ -87,41 +98,59 @@ def beats_verdict(beats, metric, entries):
         p = (ours + theirs) / 2
         error = (2 * p * (1 - p) / max(n, 1)) ** 0.5  # of a difference of two accuracies
         held.append(margin > 0)
-        lines.append(f"- {winner} {'beats' if margin > 0 else 'does NOT beat'} {loser} by "
-                     f"{metric}: {_pct(ours)} vs {_pct(theirs)}, a margin of "
-                     f"{100 * margin:+.2f} points ("
-                     + ("more" if abs(margin) > 2 * error else "less")
-                     + f" than twice the standard error of a difference on {n} points, "
-                     f"{100 * error:.2f}).")
+        lines.append(
+            f"- {winner} {'beats' if margin > 0 else 'does NOT beat'} {loser} by "
+            f"{metric}: {_pct(ours)} vs {_pct(theirs)}, a margin of "
+            f"{100 * margin:+.2f} points ("
+            + ("more" if abs(margin) > 2 * error else "less")
+            + f" than twice the standard error of a difference on {n} points, "
+            f"{100 * error:.2f})."
+        )
     if held:
         verdict = "holds" if all(held) else "does NOT hold"
-        lines.append(f"- The claim {verdict} on the {len(held)} of {len(beats)} comparisons "
-                     "measured so far.")
+        lines.append(
+            f"- The claim {verdict} on the {len(held)} of {len(beats)} comparisons measured so far."
+        )
     return lines
 
 
 def table_markdown(table, all_entries):
     entries = comparable(table, all_entries)
     columns = table["columns"]
-    lines = [f"## {table['title']}", "",
-             "Each cell: ours / the paper's (accuracy, %). Ours from the entry's `eval.json`.", "",
-             "| model | " + " | ".join(columns) + " | worst case | n |",
-             "|---|" + "---:|" * (len(columns) + 2)]
+    lines = [
+        f"## {table['title']}",
+        "",
+        "Each cell: ours / the paper's (accuracy, %). Ours from the entry's `eval.json`.",
+        "",
+        "| model | " + " | ".join(columns) + " | worst case | n |",
+        "|---|" + "---:|" * (len(columns) + 2),
+    ]
     for name in table["rows"]:
         entry = entries.get(name)
         if entry is None:
             other = all_entries.get(name)
-            why = ("not trained yet" if other is None else
-                   f"not comparable: evaluated at {other.threat_model} eps {other.eps:g}")
+            why = (
+                "not trained yet"
+                if other is None
+                else f"not comparable: evaluated at {other.threat_model} eps {other.eps:g}"
+            )
             lines.append(f"| {name} | {why} |" + " |" * (len(columns) + 1))
             continue
-        cells = [f"{_pct(measured(entry, c))} / {_pct(entry.reported.get(c, {}).get('accuracy'))}"
-                 for c in columns]
-        lines.append(f"| [{name}](../models/{name}/MODEL_CARD.md) | " + " | ".join(cells)
-                     + f" | {_pct(measured(entry, 'worst'))} | {entry.n} |")
+        cells = [
+            f"{_pct(measured(entry, c))} / {_pct(entry.reported.get(c, {}).get('accuracy'))}"
+            for c in columns
+        ]
+        lines.append(
+            f"| [{name}](../models/{name}/MODEL_CARD.md) | "
+            + " | ".join(cells)
+            + f" | {_pct(measured(entry, 'worst'))} | {entry.n} |"
+        )
     verdict = claim_verdict(table, entries)
-    return "\n".join(lines + ([""] + verdict if verdict else []) + [
-        "", f"![robust accuracy against epsilon]({table['id']}.png)", ""])
+    return "\n".join(
+        lines
+        + ([""] + verdict if verdict else [])
+        + ["", f"![robust accuracy against epsilon]({table['id']}.png)", ""]
+    )
 
 
 def plot_table(table, all_entries, path):
@@ -139,8 +168,12 @@ def plot_table(table, all_entries, path):
     for name in table["rows"]:
         if name in entries:
             curve = read_json(entries[name].path / "eval.json").curve
-            ax.plot([p.eps for p in curve], [100 * p.robust_accuracy for p in curve],
-                    marker="o", label=name)
+            ax.plot(
+                [p.eps for p in curve],
+                [100 * p.robust_accuracy for p in curve],
+                marker="o",
+                label=name,
+            )
     ax.set_xlabel("epsilon")
     ax.set_ylabel("worst-case robust accuracy (%)")
     ax.set_ylim(0, 100)
@@ -159,10 +192,14 @@ def write_reproduction(models_root, out_dir):
     models_root, out_dir = pathlib.Path(models_root), pathlib.Path(out_dir)
     tables = yaml.safe_load((models_root / TABLES).read_text())
     entries = find_entries(models_root)
-    parts = ["# Reproductions of the papers' tables", "",
-             "Generated by `tfrobust zoo reproduction` from `models/tables.yaml` and the zoo "
-             "entries; do not edit. Training budgets and every deviation from each paper's "
-             "setting are in the model cards.", ""]
+    parts = [
+        "# Reproductions of the papers' tables",
+        "",
+        "Generated by `tfrobust zoo reproduction` from `models/tables.yaml` and the zoo "
+        "entries; do not edit. Training budgets and every deviation from each paper's "
+        "setting are in the model cards.",
+        "",
+    ]
     for table in tables:
         parts.append(table_markdown(table, entries))
         plot_table(table, entries, out_dir / f"{table['id']}.png")

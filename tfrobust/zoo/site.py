@@ -36,11 +36,13 @@ def page_name(model_id):
 
 
 def _page(title, body):
-    return ("<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><link rel='stylesheet' href='style.css'></head>"
-            "<body><nav><a href='index.html'>Leaderboard</a>"
-            "<a href='reproduction.html'>Reproductions</a></nav>\n"
-            f"{body}\n<script src='sort.js'></script></body></html>\n")
+    return (
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><link rel='stylesheet' href='style.css'></head>"
+        "<body><nav><a href='index.html'>Leaderboard</a>"
+        "<a href='reproduction.html'>Reproductions</a></nav>\n"
+        f"{body}\n<script src='sort.js'></script></body></html>\n"
+    )
 
 
 def _pct_cell(value, css=""):
@@ -61,38 +63,62 @@ def _sanity_cell(checks):
 def leaderboard_table(entries):
     """One table of entries sharing a dataset and threat model, best worst-case first."""
     evals = {e.name: json.loads((e.path / EVAL).read_text()) for e in entries}
-    attacks = sorted({a["name"] for d in evals.values() for a in d["attacks"]},
-                     key=lambda name: (name != "autoattack", name))
-    header = ["#", "model", "clean", *attacks, "worst case", "paper (AutoAttack)", "n",
-              "sanity checks"]
-    heads = "".join(f"<th class='sortable{' name' if h == 'model' else ''}'>{html.escape(h)}</th>"
-                    for h in header)
+    attacks = sorted(
+        {a["name"] for d in evals.values() for a in d["attacks"]},
+        key=lambda name: (name != "autoattack", name),
+    )
+    header = [
+        "#",
+        "model",
+        "clean",
+        *attacks,
+        "worst case",
+        "paper (AutoAttack)",
+        "n",
+        "sanity checks",
+    ]
+    heads = "".join(
+        f"<th class='sortable{' name' if h == 'model' else ''}'>{html.escape(h)}</th>"
+        for h in header
+    )
     rows = []
     ranked = sorted(entries, key=lambda e: -e.robust_accuracy)
     for rank, e in enumerate(ranked, 1):
         by_name = {a["name"]: a["robust_accuracy"] for a in evals[e.name]["attacks"]}
         paper = (e.reported.get("autoattack") or {}).get("accuracy")
-        rows.append("<tr>" + f"<td data-value='{rank}'>{rank}</td>"
-                    + f"<td class='name'><a href='{page_name(e.name)}'>{html.escape(e.name)}</a></td>"
-                    + _pct_cell(e.clean_accuracy)
-                    + "".join(_pct_cell(by_name.get(a)) for a in attacks)
-                    + _pct_cell(e.robust_accuracy) + _pct_cell(paper, "paper")
-                    + f"<td>{e.n}</td>" + _sanity_cell(evals[e.name]["sanity"]) + "</tr>")
-    return (f"<table class='leaderboard'><thead><tr>{heads}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append(
+            "<tr>"
+            + f"<td data-value='{rank}'>{rank}</td>"
+            + f"<td class='name'><a href='{page_name(e.name)}'>{html.escape(e.name)}</a></td>"
+            + _pct_cell(e.clean_accuracy)
+            + "".join(_pct_cell(by_name.get(a)) for a in attacks)
+            + _pct_cell(e.robust_accuracy)
+            + _pct_cell(paper, "paper")
+            + f"<td>{e.n}</td>"
+            + _sanity_cell(evals[e.name]["sanity"])
+            + "</tr>"
+        )
+    return (
+        f"<table class='leaderboard'><thead><tr>{heads}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def index_page(entries):
     groups = {}
     for e in entries.values():
         groups.setdefault((e.report_as, threat_text(e.threat_model, e.eps)), []).append(e)
-    body = ["<h1>tfrobust model zoo</h1>",
-            "<p>Robust accuracy (%) on the first <i>n</i> test images; a point counts as robust "
-            "only if it survives every attack (worst case). Click a column to sort. The paper's "
-            "number is what its authors report, where the setting matches.</p>"]
+    body = [
+        "<h1>tfrobust model zoo</h1>",
+        "<p>Robust accuracy (%) on the first <i>n</i> test images; a point counts as robust "
+        "only if it survives every attack (worst case). Click a column to sort. The paper's "
+        "number is what its authors report, where the setting matches.</p>",
+    ]
     for (dataset, threat), group in sorted(groups.items()):
-        body += [f"<h2>{html.escape(dataset)}, {html.escape(threat)}</h2>",
-                 leaderboard_table(group)]
+        body += [
+            f"<h2>{html.escape(dataset)}, {html.escape(threat)}</h2>",
+            leaderboard_table(group),
+        ]
     return _page("tfrobust model zoo", "\n".join(body))
 
 
@@ -107,8 +133,10 @@ def model_page(entry, out):
         image = page_name(entry.name).replace(".html", ".png")
         with atomic_path(out / image) as tmp:
             shutil.copyfile(entry.path / PLOT, tmp)
-        plot = (f"<h2>Robust accuracy against epsilon</h2>"
-                f"<img class='plot' src='{image}' alt='robust accuracy against epsilon'>")
+        plot = (
+            f"<h2>Robust accuracy against epsilon</h2>"
+            f"<img class='plot' src='{image}' alt='robust accuracy against epsilon'>"
+        )
     card = _markdown_html((entry.path / CARD).read_text())
     return _page(entry.name, plot + "\n" + card)
 
@@ -120,12 +148,16 @@ def reproduction_page(root, entries):
     parts = []
     for table in tables:
         text = table_markdown(table, entries)
-        text = re.sub(r"\(\.\./models/([^)]+)/MODEL_CARD\.md\)",
-                      lambda m: f"({page_name(m.group(1))})", text)
+        text = re.sub(
+            r"\(\.\./models/([^)]+)/MODEL_CARD\.md\)", lambda m: f"({page_name(m.group(1))})", text
+        )
         text = re.sub(r"!\[[^]]*\]\([^)]*\.png\)", "", text)  # plots: on each model's page
         parts.append(text)
-    return _page("Reproductions", "<h1>Reproductions of the papers' tables</h1>\n"
-                 + _markdown_html("\n".join(parts) or "No tables."))
+    return _page(
+        "Reproductions",
+        "<h1>Reproductions of the papers' tables</h1>\n"
+        + _markdown_html("\n".join(parts) or "No tables."),
+    )
 
 
 def write_site(root, out):

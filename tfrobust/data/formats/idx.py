@@ -16,7 +16,7 @@ def read_idx(path):
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
         raise ValueError(f"{path} is not an IDX file of unsigned bytes")
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
         raise ValueError(f"{path} is truncated: header says {shape}, found {body.size} bytes")
@@ -51,6 +51,7 @@ class Idx:
     def read(self, files, split):
         images, labels = (read_idx(p) for p in files)
         if len(images) != len(labels):
-            raise ValueError(f"{files[0]} has {len(images)} images but {files[1]} "
-                             f"has {len(labels)} labels")
+            raise ValueError(
+                f"{files[0]} has {len(images)} images but {files[1]} has {len(labels)} labels"
+            )
         return images[..., None], labels.astype(np.int64)

@@ -46,8 +46,9 @@ class ImageFolder:
 
     order = ORDER
 
-    def __init__(self, folder, class_names=None, image_size=None, split_aliases=None,
-                 report_as=None):
+    def __init__(
+        self, folder, class_names=None, image_size=None, split_aliases=None, report_as=None
+    ):
         self.folder = folder
         self.report_as = report_as
         self.class_names = class_names
@@ -59,8 +60,9 @@ class ImageFolder:
 
     def describe(self, split):
         names = self._split_names(split)
-        return " or ".join(f"{self.folder}/{n}.tar.gz or {self.folder}/{n}/<class>/*.jpg"
-                           for n in names)
+        return " or ".join(
+            f"{self.folder}/{n}.tar.gz or {self.folder}/{n}/<class>/*.jpg" for n in names
+        )
 
     def files(self, root, split):
         for name in self._split_names(split):
@@ -92,8 +94,9 @@ class ImageFolder:
 
     def read(self, files, split):
         names, images = [], []
-        members = sorted(self._members(files),
-                         key=lambda m: order_key(m[1], pathlib.PurePosixPath(m[0]).name))
+        members = sorted(
+            self._members(files), key=lambda m: order_key(m[1], pathlib.PurePosixPath(m[0]).name)
+        )
         for _, class_name, data in members:
             names.append(class_name)
             images.append(self._decode(data))
@@ -103,7 +106,8 @@ class ImageFolder:
         index = {name: i for i, name in enumerate(classes)}
         unknown = sorted(set(names) - set(index))
         if unknown:
-            raise ValueError(f"{files[0]}: unexpected class folders {unknown}; "
-                             f"expected {list(classes)}")
+            raise ValueError(
+                f"{files[0]}: unexpected class folders {unknown}; expected {list(classes)}"
+            )
         labels = np.array([index[n] for n in names], dtype=np.int64)
         return np.stack(images), labels
