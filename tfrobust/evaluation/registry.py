@@ -28,6 +28,12 @@ from tfrobust.registry import Registry
 ATTACKS = Registry("attack")
 
 
+def _step_size(eps, step_fraction, default_fraction):
+    """`step_fraction * eps` (`default_fraction` when None), kept positive at eps 0."""
+    fraction = default_fraction if step_fraction is None else step_fraction
+    return max(fraction * eps, 1e-6)
+
+
 @ATTACKS.register("pgd")
 def _pgd(
     eps,
@@ -41,10 +47,9 @@ def _pgd(
     name=None,
 ):
     """PGD with step `step_fraction * eps` (default `2.5 * eps / steps`, Madry et al.)."""
-    fraction = 2.5 / steps if step_fraction is None else step_fraction
     return PGD(
         eps,
-        step_size=max(fraction * eps, 1e-6),
+        step_size=_step_size(eps, step_fraction, 2.5 / steps),
         steps=steps,
         norm=norm,
         restarts=restarts,
@@ -76,10 +81,9 @@ def _joint_pgd(
 ):
     """PGD on the joint loss of the output and the auxiliary heads (CIFS's probes, FSR's and
     CAS's heads; `beta` = 2 as CIFS's reference), step as `_pgd`."""
-    fraction = 2.5 / steps if step_fraction is None else step_fraction
     return JointLossPGD(
         eps,
-        step_size=max(fraction * eps, 1e-6),
+        step_size=_step_size(eps, step_fraction, 2.5 / steps),
         steps=steps,
         beta=beta,
         norm=norm,
@@ -105,10 +109,9 @@ def _eot_pgd(
     name=None,
 ):
     """PGD on the loss averaged over `samples` draws of a randomised model, step as `_pgd`."""
-    fraction = 2.5 / steps if step_fraction is None else step_fraction
     return EOTPGD(
         eps,
-        step_size=max(fraction * eps, 1e-6),
+        step_size=_step_size(eps, step_fraction, 2.5 / steps),
         steps=steps,
         samples=samples,
         norm=norm,
@@ -139,10 +142,9 @@ def _pgd_random_target(
     a random start unless `random_start=False`, as the reference evaluates.
     """
     check_int("steps", steps)
-    fraction = max(1 / 16, 1 / steps) if step_fraction is None else step_fraction
     return RandomTargetPGD(
         eps,
-        step_size=max(fraction * eps, 1e-6),
+        step_size=_step_size(eps, step_fraction, max(1 / 16, 1 / steps)),
         steps=steps,
         norm=norm,
         prob_start_from_clean=0.0 if random_start else 1.0,
