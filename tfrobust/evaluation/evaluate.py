@@ -20,6 +20,7 @@ from tfrobust.attacks.protocol import predict_labels
 from tfrobust.evaluation import adaptive as adaptive_attacks
 from tfrobust.evaluation import registry
 from tfrobust.evaluation.results import ResultStore
+from tfrobust.evaluation.results import seed_states
 from tfrobust.evaluation.summary import AttackResult
 from tfrobust.evaluation.summary import CurvePoint
 from tfrobust.evaluation.summary import EvalSummary
@@ -128,7 +129,7 @@ class _Tally:
 
     def __init__(self, name):
         self.name, self.seconds, self.stages, self.skipped = name, 0.0, {}, ()
-        self.cached = False  # read from a `ResultStore`: its seconds were spent by an earlier run
+        self.earlier = 0.0  # of `seconds`, those spent by an earlier run (a `ResultStore`)
 
 
 def _reused(attack, robust_by_name):
@@ -143,6 +144,17 @@ def _reused(attack, robust_by_name):
     return [(n, robust_by_name[n]) for n in attack.names]
 
 
+def _worst_of(members, clean, tally):
+    """The robust mask of an ensemble from its members' masks, with its stage counts."""
+    robust, stages = clean.copy(), []
+    for name, mask in members:
+        fooled = robust & ~mask
+        stages.append((name, int(robust.sum()), int(fooled.sum()), 0.0))
+        robust &= mask
+    _add_stages(tally, stages)
+    return robust
+
+
 def _add_stages(tally, stages):
     for name, attacked, fooled, seconds in stages:
         counts = tally.stages.setdefault(name, [0, 0, 0])
@@ -151,10 +163,22 @@ def _add_stages(tally, stages):
         counts[2] += seconds
 
 
-def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, advance=None):
-    """The robust mask of one attack over all batches (the points in `clean` only)."""
-    robust_all = []
-    for start in range(0, len(x), batch_size):
+def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, advance, store):
+    """The robust mask of one attack over all batches (the points in `clean` only).
+
+    With a `store`, the mask so far and the attack's random states are saved after each
+    batch but the last, and a rerun restores them and goes on from the next batch.
+    """
+    robust_all, first, t0 = [], 0, time.perf_counter()
+    states = seed_states(attack, model, x[:1], y[:1]) if store is not None else []
+    partial = store.load_partial(tally, attack, eps, batch_size) if store is not None else None
+    if partial is not None:
+        robust_all, first, tally.earlier = [partial.robust], len(partial.robust), partial.seconds
+        for variable, value in zip(states, partial.states):
+            variable.assign(value)
+        if advance is not None:
+            advance(tally.name, eps, first)
+    for start in range(first, len(x), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
         correct = clean[start : start + batch_size]
         if isinstance(attack, Ensemble):
@@ -169,8 +193,14 @@ def _attack_batches(model, x, y, clean, attack, tally, batch_size, eps, advance=
                 model, attack, xb, yb, correct, batch_size, tally.name
             ).robust
         robust_all.append(robust)
+        if store is not None and start + batch_size < len(x):
+            seconds = tally.earlier + time.perf_counter() - t0
+            store.save_partial(
+                tally, attack, eps, batch_size, np.concatenate(robust_all), seconds, states
+            )
         if advance is not None:
             advance(tally.name, eps, len(xb))
+    tally.seconds = tally.earlier + time.perf_counter() - t0
     return np.concatenate(robust_all)
 
 
@@ -179,7 +209,8 @@ def _run_batches(model, x, y, attacks, batch_size, eps, advance=None, store=None
 
     Attacks run one after another over all points; with a `store`
     (`ResultStore`), each attack's result is read from it when present and
-    written to it when computed, so a killed evaluation resumes attack by attack.
+    written to it when computed, and an attack stopped part-way goes on from
+    its last finished batch, so a killed evaluation loses at most one batch.
     """
     clean = np.concatenate(
         [
@@ -190,28 +221,21 @@ def _run_batches(model, x, y, attacks, batch_size, eps, advance=None, store=None
     tallies = [_Tally(a.name) for a in attacks]
     robust_by_name, masks = {}, []
     for attack, tally in zip(attacks, tallies):
-        cached = store.load(tally, attack, eps) if store is not None else None
-        if cached is not None:
-            robust, tally.cached = cached, True
+        robust = store.load(tally, attack, eps) if store is not None else None
+        if robust is not None:
+            tally.earlier = tally.seconds
             if advance is not None:
                 advance(tally.name, eps, len(x))
         else:
-            t0 = time.perf_counter()
             members = _reused(attack, robust_by_name)
             if members is not None:
-                robust, stages = clean.copy(), []
-                for name, mask in members:
-                    fooled = robust & ~mask
-                    stages.append((name, int(robust.sum()), int(fooled.sum()), 0.0))
-                    robust &= mask
-                _add_stages(tally, stages)
+                robust = _worst_of(members, clean, tally)
                 if advance is not None:
                     advance(tally.name, eps, len(x))
             else:
                 robust = _attack_batches(
-                    model, x, y, clean, attack, tally, batch_size, eps, advance
+                    model, x, y, clean, attack, tally, batch_size, eps, advance, store
                 )
-            tally.seconds += time.perf_counter() - t0
             if store is not None:
                 store.save(tally, attack, eps, robust)
         robust_by_name[tally.name] = robust
@@ -317,8 +341,9 @@ def evaluate(
             running and its eps, points attacked of the total, time left.
         resume_dir: a folder keeping each attack's per-point result
             (`results.ResultStore`); an evaluation rerun with the same folder,
-            points and settings skips the attacks already done (the summary's
-            `wall_time_s` then includes the seconds they took before).
+            points and settings skips the attacks already done and resumes a
+            stopped attack at its next batch (the summary's `wall_time_s` then
+            includes the seconds they took before).
         adaptive: also run the adaptive attack of every defense layer in the
             model, and EOT attacks if its output is random at inference
             (`tfrobust.evaluation.adaptive`), unless `attacks` already holds
@@ -365,13 +390,13 @@ def evaluate(
         bar.start()
     try:
         clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, advance, store)
-        earlier = sum(t.seconds for t in tallies if t.cached)
+        earlier = sum(t.earlier for t in tallies)
         worst = np.logical_and.reduce([clean, *masks])
         points = {0.0: float(clean.mean()), eps: float(worst.mean())}
         for e in curve_eps:
             others = _at_eps(attacks, built, e, seed, attack_kwargs)
             c, m, curve_tallies = _run_batches(model, x, y, others, batch_size, e, advance, store)
-            earlier += sum(t.seconds for t in curve_tallies if t.cached)
+            earlier += sum(t.earlier for t in curve_tallies)
             points[e] = float(np.logical_and.reduce([c, *m]).mean())
     finally:
         if bar is not None:

@@ -5,7 +5,7 @@ logs (`logs/`) and the state needed to resume a killed run from its last
 epoch (`backup/`, `tfrobust.training.backup`). Run the same command again to
 resume: training from the last epoch (reproducing the uninterrupted run), a
 trained model (`model.keras`, saved before the backup is removed) straight to
-evaluation, and the evaluation attack by attack (`eval_parts/`).
+evaluation, and the evaluation batch by batch (`eval_parts/`).
 """
 
 import dataclasses
