@@ -119,3 +119,22 @@ def test_a_rerun_with_the_same_resume_dir_reads_each_attacks_result(
     # Other points or settings are not served from the folder.
     third = evaluate(robust_mnist_model, (x, y), **{**kwargs, "seed": 5})
     assert {a.name: a.robust_accuracy for a in third.attacks}["pgd"] > 0
+
+
+def test_curve_attacks_run_at_the_other_budgets_and_each_point_says_which(
+    robust_mnist_model, mnist_test
+):
+    x, y = mnist_test
+    eps = robust_mnist_model.train_eps
+    kwargs = dict(eps=eps, n=60, batch_size=60, curve_eps=[eps / 3], attack_kwargs=PAPER_ENSEMBLE)
+    summary = evaluate(
+        robust_mnist_model, (x, y), attacks=["fgsm", "pgd"], curve_attacks=["fgsm"], **kwargs
+    )
+    clean, small, at_eps = summary.curve
+    assert (clean.eps, clean.attacks) == (0.0, {})
+    assert set(at_eps.attacks) == {"fgsm", "pgd"} and at_eps.eps == eps
+    assert list(small.attacks) == ["fgsm"] and small.robust_accuracy == small.attacks["fgsm"]
+    alone = evaluate(robust_mnist_model, (x, y), attacks=["fgsm"], **kwargs)
+    assert alone.curve[1].robust_accuracy == small.robust_accuracy  # the same fgsm, seeded alike
+    with pytest.raises(ValueError, match=r"`curve_attacks` must name attacks .*\['cw'\]"):
+        evaluate(robust_mnist_model, (x, y), attacks=["fgsm"], curve_attacks=["cw"], **kwargs)

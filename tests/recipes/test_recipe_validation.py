@@ -85,6 +85,10 @@ def recipe_file(tmp_path):
             "evaluation.attacks: Unknown attack 'autoatack' (did you mean 'autoattack'?)",
         ),
         ({"training__optimizer__learning_rate": -1}, "learning_rate: must be > 0"),
+        (
+            {"evaluation__curve_attacks": ["square"]},
+            "evaluation.curve_attacks: must name attacks of evaluation.attacks",
+        ),
     ],
 )
 def test_bad_values_name_the_key(recipe_file, changes, message):

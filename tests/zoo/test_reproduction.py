@@ -66,3 +66,16 @@ def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     assert "more than twice the standard error of a difference on 1000 points" in text
     assert "The claim does NOT hold on the 1 of 1 comparisons measured so far." in text
     assert "points of the paper" not in text and "within" not in text  # no tolerance given
+
+
+def test_a_column_can_name_an_attack_at_another_budget_of_the_curve(tmp_path):
+    """`pgd5@2/255`-style columns (the SAT table's) read the curve's per-attack accuracy."""
+    summary = _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
+    path = tmp_path / "mnist" / "lenet-standard" / "eval.json"
+    summary["curve"].append({"eps": 0.1, "robust_accuracy": 0.25, "attacks": {"pgd": 0.375}})
+    path.write_text(json.dumps(summary))
+    table = yaml.safe_load((tmp_path / "tables.yaml").read_text())
+    table[0]["columns"] = ["pgd@1/10", "pgd@2/10"]
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump(table))
+    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    assert "| 37.50 / - | - / - |" in text  # 0.2 is not on the curve: no number

@@ -59,6 +59,12 @@ def add_parser(subparsers):
         default=[],
         help="extra budgets for the accuracy-vs-epsilon plot, e.g. 2/255,4/255",
     )
+    parser.add_argument(
+        "--curve-attacks",
+        type=lambda text: [a.strip() for a in text.split(",") if a.strip()],
+        default=None,
+        help="attacks run at the --curve-eps budgets, e.g. pgd (default: all of --attacks)",
+    )
     parser.add_argument("--n", type=int, default=1000, help="number of test points")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
@@ -181,6 +187,7 @@ def run(args):
         batch_size=args.batch_size,
         seed=args.seed,
         curve_eps=args.curve_eps,
+        curve_attacks=args.curve_attacks,
         sanity=args.sanity,
         attack_kwargs=_attack_kwargs(args),
         model_name=model_label(args.model),

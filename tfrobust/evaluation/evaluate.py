@@ -300,6 +300,7 @@ def evaluate(
     batch_size=256,
     seed=0,
     curve_eps=(),
+    curve_attacks=None,
     sanity=False,
     attack_kwargs=None,
     model_name=None,
@@ -324,6 +325,12 @@ def evaluate(
         seed: base seed of the named attacks (attack `i` gets `seed + i`).
         curve_eps: other budgets at which to measure the worst-case accuracy
             for the accuracy-vs-epsilon plot (0 and `eps` are always in it).
+        curve_attacks: the names of the attacks run at the `curve_eps` budgets
+            (default None: all of them), for a cheap curve (PGD at a few
+            budgets) beside AutoAttack at `eps` only. The adaptive attacks run
+            there too: a defense's curve without them would flatter it. The
+            curve's point is the worst case over what ran, and each point
+            records it (`CurvePoint.attacks`).
         sanity: run every check of `sanity_checks` on the first `min(n, 200)`
             points; a dict passes keyword arguments to it. Without it the
             checks of the model alone (`sanity.MODEL_CHECKS`: randomness,
@@ -382,22 +389,41 @@ def evaluate(
             model, x, attacks, built, eps, norm, seed, attack_kwargs
         )
     curve_eps = sorted({float(e) for e in curve_eps} - {0.0, eps})
+    names = [a.name for a in built]
+    if curve_attacks is not None:
+        unknown = sorted(set(curve_attacks) - set(names))
+        if unknown:
+            raise ValueError(
+                f"`curve_attacks` must name attacks of this evaluation, {names}. "
+                f"Received: {unknown}"
+            )
     store = None
     if resume_dir is not None:
         store = ResultStore(resume_dir, points_sha256(x, y), norm, seed, attack_kwargs)
-    bar, advance = _progress(progress, len(x) * len(built) * (1 + len(curve_eps)))
+    on_curve = sum(
+        curve_attacks is None or a.name in curve_attacks or bool(d) for a, d in zip(built, targets)
+    )
+    bar, advance = _progress(progress, len(x) * (len(built) + on_curve * len(curve_eps)))
     if bar is not None:
         bar.start()
     try:
         clean, masks, tallies = _run_batches(model, x, y, built, batch_size, eps, advance, store)
         earlier = sum(t.earlier for t in tallies)
         worst = np.logical_and.reduce([clean, *masks])
-        points = {0.0: float(clean.mean()), eps: float(worst.mean())}
+        curve = [
+            CurvePoint(eps=0.0, robust_accuracy=float(clean.mean())),
+            CurvePoint(eps, float(worst.mean()), _per_attack(tallies, masks)),
+        ]
         for e in curve_eps:
-            others = _at_eps(attacks, built, e, seed, attack_kwargs)
+            others = [
+                a
+                for a, defenses in zip(_at_eps(attacks, built, e, seed, attack_kwargs), targets)
+                if curve_attacks is None or a.name in curve_attacks or defenses
+            ]
             c, m, curve_tallies = _run_batches(model, x, y, others, batch_size, e, advance, store)
             earlier += sum(t.earlier for t in curve_tallies)
-            points[e] = float(np.logical_and.reduce([c, *m]).mean())
+            worst_e = np.logical_and.reduce([c, *m])
+            curve.append(CurvePoint(e, float(worst_e.mean()), _per_attack(curve_tallies, m)))
     finally:
         if bar is not None:
             bar.stop()
@@ -439,7 +465,7 @@ def evaluate(
         clean_accuracy=float(clean.mean()),
         robust_accuracy=float(worst.mean()),
         attacks=results,
-        curve=[CurvePoint(eps=e, robust_accuracy=a) for e, a in sorted(points.items())],
+        curve=sorted(curve, key=lambda p: p.eps),
         sanity=[c if isinstance(c, SanityCheck) else SanityCheck(**c) for c in checks],
         wall_time_s=time.perf_counter() - start + earlier,
         versions=library_versions(),
@@ -447,6 +473,10 @@ def evaluate(
         points_sha256=points_sha256(x, y),
         robust_accuracy_non_adaptive=non_adaptive,
     )
+
+
+def _per_attack(tallies, masks):
+    return {t.name: float(m.mean()) for t, m in zip(tallies, masks)}
 
 
 def _jsonable(value):

@@ -38,8 +38,11 @@ class AttackResult:
 
 @dataclasses.dataclass(frozen=True)
 class CurvePoint:
+    """The worst case at one budget, and each attack run there (by name: robust accuracy)."""
+
     eps: float
     robust_accuracy: float
+    attacks: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -150,6 +150,7 @@ def evaluate(recipe, classifier, progress=True, resume_dir=None):
         batch_size=config.batch_size,
         seed=recipe.training.seed,
         curve_eps=config.curve_eps,
+        curve_attacks=config.curve_attacks,
         sanity=config.sanity,
         attack_kwargs=config.attack_kwargs,
         model_name=recipe.name,

@@ -123,6 +123,7 @@ class EvaluationConfig:
         default_factory=dict
     )  # per attack name, e.g. {"pgd": {"steps": 20}}
     curve_eps: typing.List[float] = dataclasses.field(default_factory=list)
+    curve_attacks: typing.Optional[typing.List[str]] = None  # run at curve_eps (None: all)
     sanity: bool = True
 
     def check(self, path):
@@ -135,6 +136,12 @@ class EvaluationConfig:
                     f"{where}: an L-inf budget is in the [0, 1] pixel scale "
                     f"(8/255, not 8). Received: {eps}"
                 )
+        unknown = sorted(set(self.curve_attacks or ()) - set(self.attacks))
+        if unknown:
+            raise RecipeError(
+                f"{path}.curve_attacks: must name attacks of {path}.attacks, "
+                f"{self.attacks}. Received: {unknown}"
+            )
 
 
 SALIENCY_SOURCES = ("model", "files", "online")

@@ -22,14 +22,21 @@ def _pct(value):
 
 
 def measured(entry, column):
-    """Our accuracy for a column: `clean`, an attack's name, or `worst`; None if absent."""
+    """Our accuracy for a column: `clean`, an attack's name, `worst`, or `NAME@EPS` (the
+    attack at another budget of the entry's curve, e.g. `pgd5@2/255`); None if absent."""
     from tfrobust.evaluation.report import read_json
+    from tfrobust.recipes.validation import parse_fraction
 
     summary = read_json(entry.path / "eval.json")
     if column == "clean":
         return summary.clean_accuracy
     if column == "worst":
         return summary.robust_accuracy
+    if "@" in column:
+        name, _, budget = column.partition("@")
+        eps = parse_fraction(budget, f"tables.yaml column {column!r}")
+        point = next((p for p in summary.curve if abs(p.eps - eps) < 1e-9), None)
+        return None if point is None else point.attacks.get(name)
     return next((a.robust_accuracy for a in summary.attacks if a.name == column), None)
 
 
