@@ -4,8 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+from tfrobust.attacks.apgd import APGDT
 from tfrobust.attacks.autoattack import AutoAttack
 from tfrobust.attacks.base import Attack
+from tfrobust.attacks.fab import FABT
 from tfrobust.attacks.protocol import PerturbationBudgetError
 from tfrobust.attacks.protocol import predict_labels
 
@@ -167,6 +169,37 @@ def test_plus_is_never_weaker_than_standard():
         _, plus = AutoAttack(eps, norm=norm, version="plus", **budgets).run(model, x, y)
         assert plus.robust_accuracy <= standard.robust_accuracy
         assert 0 < standard.robust_accuracy < standard.clean_accuracy  # a budget that tells
+
+
+@pytest.mark.jax
+def test_targeted_attacks_skip_fooled_points_without_changing_the_result(monkeypatch):
+    # APGD-T and FAB-T give each target only the points no earlier target fooled
+    # (`attacks.per_target`); attacking every point towards every target, as
+    # `Attack.__call__` compiles their `perturb`, ends the same, stage by stage.
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
+    x, y = batch(model, n=32)
+    eps = 0.05
+
+    def run():
+        targeted = [FABT(eps, steps=3, name="fab-t"), APGDT(eps, steps=5, seed=0, name="apgd-t")]
+        return AutoAttack(eps, version="custom", attacks=targeted).run(model, x, y)
+
+    x_adv, report = run()
+    for cls in (APGDT, FABT):
+        monkeypatch.setattr(cls, "__call__", Attack.__call__)
+    x_old, old = run()
+    assert [s.n_fooled for s in report.stages] == [s.n_fooled for s in old.stages]
+    assert all(s.n_fooled > 0 for s in report.stages)
+    assert 0 < report.robust_accuracy < report.clean_accuracy
+    np.testing.assert_allclose(x_adv, x_old, atol=1e-6)
 
 
 def test_fewer_classes_skip_what_cannot_run():

@@ -26,6 +26,7 @@ from tfrobust import backend
 from tfrobust.argument_validation import NORMS
 from tfrobust.argument_validation import check_int
 from tfrobust.attacks import losses
+from tfrobust.attacks import per_target
 from tfrobust.attacks import projections
 from tfrobust.attacks import selection
 from tfrobust.attacks.base import Attack
@@ -102,8 +103,8 @@ def sparse_step(grad, topk):
     `topk` is per example; the threshold is the |grad| ranked
     `(1 - topk) * D`-th in increasing order, ties included, as in the reference.
     """
-    flat = ops.reshape(grad, (ops.shape(grad)[0], -1))
-    size = flat.shape[1]
+    size = math.prod(grad.shape[1:])  # static even where the batch dimension is not (TF)
+    flat = ops.reshape(grad, (-1, size))
     rank = ops.cast(ops.clip(ops.floor((1.0 - topk) * size), 0, size - 1), "int32")
     threshold = ops.take_along_axis(ops.sort(ops.abs(flat), axis=1), rank[:, None], axis=1)
     signs = ops.sign(flat) * ops.cast(ops.abs(flat) >= threshold, flat.dtype)
@@ -384,6 +385,10 @@ class APGDT(Attack):
     model ranks highest after the prediction on the clean images, APGD ascends
     the targeted DLR loss towards it; an example counts as broken as soon as
     it is misclassified (any class), and the first such example is returned.
+    Called as `attack(model, x, y)`, it runs one target and restart at a time
+    and gives each run only the points no run has fooled yet, as AutoAttack
+    does (`tfrobust.attacks.per_target`); `perturb`, for compiled code, gives
+    every run every point, to the same result.
 
     Args:
         eps: budget in the [0, 1] pixel scale.
@@ -419,31 +424,40 @@ class APGDT(Attack):
         self.n_target_classes = check_int("n_target_classes", n_target_classes)
         self.large_eps = _check_large_eps(large_eps, norm, steps)
 
+    def random_start(self, forward, x):
+        """The random start of one run, for every point of `x`."""
+        del forward
+        return apgd_start(x, self.eps, self.norm, self.seed_generator, self.large_eps)
+
+    def run_target(self, forward, x, y, target, start):
+        """One APGD run from `start` towards `target`: `(x_adv, loss, success)` per point."""
+        return apgd_run(
+            forward,
+            x,
+            start,
+            lambda logits: losses.targeted_dlr(logits, target, y),
+            lambda logits: selection.success(logits, y),
+            self.eps,
+            self.norm,
+            self.steps,
+            large_eps=self.large_eps,
+        )
+
     def perturb(self, forward, x, y):
         targets = selection.target_classes(forward(x), y, self.n_target_classes)
         n_runs = self.n_target_classes * self.restarts
-        starts = ops.stack(
-            [
-                apgd_start(x, self.eps, self.norm, self.seed_generator, self.large_eps)
-                for _ in range(n_runs)
-            ]
-        )
+        starts = ops.stack([self.random_start(forward, x) for _ in range(n_runs)])
 
         def run(i):
             target = ops.take(targets, i // self.restarts, axis=1)
-            return apgd_run(
-                forward,
-                x,
-                ops.take(starts, i, axis=0),
-                lambda logits: losses.targeted_dlr(logits, target, y),
-                lambda logits: selection.success(logits, y),
-                self.eps,
-                self.norm,
-                self.steps,
-                large_eps=self.large_eps,
-            )
+            return self.run_target(forward, x, y, target, ops.take(starts, i, axis=0))
 
         return ops.stop_gradient(selection.best_of(n_runs, run)[0])
+
+    def __call__(self, model, x, y):
+        """Attack `model` one target (and restart) at a time, each run only on the
+        points no run has fooled yet, as AutoAttack does (`per_target`)."""
+        return per_target.attack_per_target(self, model, x, y)
 
     def get_config(self):
         return {

@@ -21,6 +21,7 @@ from keras import ops
 from tfrobust import backend
 from tfrobust.argument_validation import NORMS
 from tfrobust.argument_validation import check_int
+from tfrobust.attacks import per_target
 from tfrobust.attacks import projections
 from tfrobust.attacks import selection
 from tfrobust.attacks.apgd import sphere_start
@@ -319,6 +320,11 @@ class FAB(_FABSearch):
 class FABT(_FABSearch):
     """Targeted FAB, L-inf, L2 or L1, as in AutoAttack's standard version.
 
+    Called as `attack(model, x, y)`, it runs one target at a time and gives
+    each run only the points no run has fooled yet, as AutoAttack does
+    (`tfrobust.attacks.per_target`); `perturb`, for compiled code, gives every
+    run every point, to the same result.
+
     Args:
         eps: budget; FAB minimises the distance, and returns an adversarial
             example only where it found one within `eps`.
@@ -338,6 +344,8 @@ class FABT(_FABSearch):
         Croce & Hein, "Minimally distorted adversarial examples with a fast
         adaptive boundary attack", ICML 2020.
     """
+
+    random_start = None  # every run starts from the clean image (`per_target`)
 
     def __init__(
         self,
@@ -382,6 +390,24 @@ class FABT(_FABSearch):
             return f[:, None], ops.reshape(grad, ops.shape(z))
 
         return linearise
+
+    def run_target(self, forward, x, y, target, start):
+        """One FAB run from `start` towards `target`: `(x_adv, loss, success)` per point.
+
+        `x_adv` is the closest adversarial point found where it is within
+        `eps`, else `x`; the loss is minus its distance.
+        """
+        best, dist = self._run(forward, x, y, start, self._towards(forward, x, y, target))
+        ok = dist <= self.eps
+        x_adv = ops.where(ok[:, None], best, ops.reshape(x, ops.shape(best)))
+        # `dist <= eps` already holds; the projection removes float32 rounding.
+        x_adv = projections.project(ops.reshape(x_adv, ops.shape(x)), x, self.eps, self.norm)
+        return ops.stop_gradient(x_adv), -dist, ok
+
+    def __call__(self, model, x, y):
+        """Attack `model` one target at a time, each run only on the points no run has
+        fooled yet, as AutoAttack does (`per_target`)."""
+        return per_target.attack_per_target(self, model, x, y)
 
     def perturb(self, forward, x, y):
         targets = selection.target_classes(forward(x), y, self.n_target_classes)
