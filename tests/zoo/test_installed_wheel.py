@@ -89,15 +89,21 @@ def venv(tmp_path_factory):
         ],
         check=True,
         capture_output=True,
+        env=_without_checkout(),  # else pip may take a checkout on PYTHONPATH for the install
     )
     return tmp
 
 
-def run_in(venv, args, **env):
-    """Run in the virtualenv, from a folder outside the checkout, with a fresh cache."""
-    clean = {
+def _without_checkout():
+    """The environment minus what points at the checkout (`TFROBUST_*`, `PYTHONPATH`)."""
+    return {
         k: v for k, v in os.environ.items() if not k.startswith("TFROBUST_") and k != "PYTHONPATH"
     }
+
+
+def run_in(venv, args, **env):
+    """Run in the virtualenv, from a folder outside the checkout, with a fresh cache."""
+    clean = _without_checkout()
     clean.update(TFROBUST_CACHE_DIR=str(venv / "cache"), **env)
     work = venv / "work"
     work.mkdir(exist_ok=True)
