@@ -6,7 +6,7 @@ for recipe in "$@"; do
   name=$(basename "$recipe" .yaml)
   if [ -f "runs/done-$name" ]; then continue; fi
   echo "$(date -Is) start $name" >> runs/queue.log
-  if nice -n 5 .venv/bin/tfrobust train "$recipe" --scale cpu --publish > "runs/$name.log" 2>&1; then
+  if nice -n 5 .venv/bin/tfrobust train "$recipe" --scale cpu --publish >> "runs/$name.log" 2>&1; then
     touch "runs/done-$name"; echo "$(date -Is) done $name" >> runs/queue.log
   else
     echo "$(date -Is) FAILED $name" >> runs/queue.log
