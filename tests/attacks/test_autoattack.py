@@ -152,9 +152,10 @@ def test_plus_version_keeps_the_step_overrides():
     assert aa.with_eps(0.25).get_config() == {**aa.get_config(), "eps": 0.25}
 
 
-def test_plus_is_never_weaker_than_standard():
+def _mlp():
+    """A seeded 10-class ReLU MLP on 6x6 images."""
     keras.utils.set_random_seed(0)
-    model = keras.Sequential(
+    return keras.Sequential(
         [
             keras.Input((6, 6, 1)),
             keras.layers.Flatten(),
@@ -162,6 +163,10 @@ def test_plus_is_never_weaker_than_standard():
             keras.layers.Dense(10),
         ]
     )
+
+
+def test_plus_is_never_weaker_than_standard():
+    model = _mlp()
     x, y = batch(model, n=32)
     budgets = dict(seed=0, apgd_steps=10, fab_steps=10, square_queries=50)
     for norm, eps in (("linf", 0.04), ("l2", 0.25)):
@@ -176,15 +181,7 @@ def test_targeted_attacks_skip_fooled_points_without_changing_the_result(monkeyp
     # APGD-T and FAB-T give each target only the points no earlier target fooled
     # (`attacks.per_target`); attacking every point towards every target, as
     # `Attack.__call__` compiles their `perturb`, ends the same, stage by stage.
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((6, 6, 1)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(16, activation="relu"),
-            keras.layers.Dense(10),
-        ]
-    )
+    model = _mlp()
     x, y = batch(model, n=32)
     eps = 0.05
 
