@@ -65,7 +65,7 @@ def test_pgd_at_least_as_strong_as_art(mnist_model, art_model, mnist_test, norm,
         batch_size=len(x),
         verbose=False,
     ).generate(x, y=y)
-    # L-inf runs the default (unrolled) steps, L2 the compiled loop: both paths checked.
+    # L-inf runs the steps written out, L2 the compiled loop (the default): both paths checked.
     ours = PGD(eps, step_size=step, steps=40, norm=norm, random_start=False, unroll=norm == "linf")(
         mnist_model, x, y
     )

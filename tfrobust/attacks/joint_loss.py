@@ -63,7 +63,7 @@ class JointLossPGD(PGD):
         loss="ce",
         random_start=True,
         seed=None,
-        unroll=None,
+        unroll=False,
         **kwargs,
     ):
         check_choice("loss", loss, ("ce", "cw"))

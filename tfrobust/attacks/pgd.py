@@ -64,9 +64,8 @@ class PGD(Attack):
             the attack succeeds when the model predicts them.
         seed: seed of the random starts.
         unroll: write the steps out as straight-line code instead of a
-            compiled loop: 2-7x faster on XLA CPU, slower to compile. `None`
-            unrolls up to `loops.MAX_UNROLLED` passes (steps x restarts) where
-            XLA runs on a CPU (`loops.unroll_by_default`).
+            compiled loop: as fast on both backends, slower to compile
+            (`loops`).
 
     Example:
         >>> x_adv = PGD(eps=8 / 255, steps=20)(model, x, y)  # doctest: +SKIP
@@ -89,7 +88,7 @@ class PGD(Attack):
         random_start=True,
         targeted=False,
         seed=None,
-        unroll=None,
+        unroll=False,
         **kwargs,
     ):
         super().__init__(eps, norm=norm, seed=seed, **kwargs)
@@ -106,8 +105,6 @@ class PGD(Attack):
         self.loss = loss
         self.random_start = "uniform" if random_start is True else random_start
         self.targeted = bool(targeted)
-        if unroll is None:
-            unroll = loops.unroll_by_default(steps * restarts)
         self.unroll = bool(unroll)
 
     def starts(self, x):
@@ -135,16 +132,14 @@ class PGD(Attack):
             x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, self.norm)
             return projections.project(x_adv, x, self.eps, self.norm)
 
-        unroll = self.unroll  # XLA on CPU is much slower inside loops (see loops.py)
-
         def run(i):
-            x_adv = loops.repeat(self.steps, step, ops.take(starts, i, axis=0), unroll)
+            x_adv = loops.repeat(self.steps, step, ops.take(starts, i, axis=0), self.unroll)
             if self.restarts == 1:  # nothing to compare: skip the extra forward pass
                 return x_adv, None, None
             logits, value = self.logits_and_loss(forward, x_adv, y)
             return x_adv, value, selection.success(logits, y, self.targeted)
 
-        x_adv, _, _ = selection.best_of(self.restarts, run, unroll)
+        x_adv, _, _ = selection.best_of(self.restarts, run, self.unroll)
         return ops.stop_gradient(x_adv)
 
     def get_config(self):

@@ -96,7 +96,7 @@ class RandomTargetPGD(PGD):
         loss="ce",
         num_classes=None,
         seed=None,
-        unroll=None,
+        unroll=False,
         **kwargs,
     ):
         prob_start_from_clean = check_number(

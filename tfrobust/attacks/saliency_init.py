@@ -45,7 +45,6 @@ from tfrobust import backend
 from tfrobust import validation
 from tfrobust.argument_validation import check_int
 from tfrobust.argument_validation import check_number
-from tfrobust.attacks import loops
 from tfrobust.attacks import losses
 from tfrobust.attacks import projections
 from tfrobust.attacks.base import Attack
@@ -238,7 +237,7 @@ class SaliencyPGD(Attack):
             x_adv = x_adv + self.step_size * projections.steepest_ascent(grad, "linf")
             return projections.project(x_adv, x, self.eps, "linf")
 
-        x_adv = loops.repeat(self.steps, step, start, loops.unroll_by_default(self.steps))
+        x_adv = ops.fori_loop(0, self.steps, step, start)
         return ops.stop_gradient(x_adv)
 
     def __call__(self, model, x, y, saliency=None):

@@ -21,14 +21,12 @@ from tfrobust.backend.strategy import resolve_strategy_name
 
 if keras.backend.backend() == "tensorflow":
     from tfrobust.backend.tensorflow import compile_model_fn
-    from tfrobust.backend.tensorflow import loops_slower_than_unrolled
     from tfrobust.backend.tensorflow import test_step
     from tfrobust.backend.tensorflow import train_step
     from tfrobust.backend.tensorflow import value_and_grad
     from tfrobust.backend.tensorflow import xla_by_default
 elif keras.backend.backend() == "jax":
     from tfrobust.backend.jax import compile_model_fn
-    from tfrobust.backend.jax import loops_slower_than_unrolled
     from tfrobust.backend.jax import test_step
     from tfrobust.backend.jax import train_step
     from tfrobust.backend.jax import value_and_grad
@@ -50,7 +48,6 @@ __all__ = [
     "STRATEGIES",
     "compile_model_fn",
     "input_grad",
-    "loops_slower_than_unrolled",
     "make_strategy",
     "resolve_strategy_name",
     "test_step",

@@ -3,6 +3,8 @@
 import jax
 import keras
 
+from tfrobust.backend.jax_conv import canonical_conv_gradients
+
 
 def value_and_grad(fn, x, has_aux=False):
     """Value of the scalar `fn(x)` and its gradient with respect to `x`.
@@ -18,12 +20,6 @@ def xla_by_default():
     return True
 
 
-def loops_slower_than_unrolled():
-    """XLA on CPU runs a convolution network 7-10x slower inside a while loop
-    than the same steps written out (benchmarks/README.md); on GPUs it does not."""
-    return jax.default_backend() == "cpu"
-
-
 def compile_model_fn(model, fn, state=(), jit_compile=None):
     """Compile `fn(forward, *args)` where `forward(x)` runs `model` in inference mode.
 
@@ -33,10 +29,12 @@ def compile_model_fn(model, fn, state=(), jit_compile=None):
     arguments, and the updated `state` is written back after each call.
     The outputs (logits, or a list for multi-output models) are float32 whatever
     the model's dtype policy, so that attack losses and gradients are computed
-    in float32 under mixed precision.
+    in float32 under mixed precision. Convolutions are traced with
+    `canonical_conv_gradients` (fast input gradients in XLA:CPU loops).
     """
     state = list(state)
 
+    @canonical_conv_gradients()
     def run(trainable, non_trainable, state_values, *args):
         def forward(x):
             logits, _ = model.stateless_call(trainable, non_trainable, x, training=False)
@@ -75,11 +73,14 @@ def _stateless(variables, values, fn, collect_losses=False):
     return out, new_values
 
 
+@canonical_conv_gradients()
 def train_step(model, state, data):
     """One step of an `AdversarialModel`, stateless as `jax.jit` requires.
 
     `state` is Keras's `(trainable, non_trainable, optimizer, metrics)` values;
     the non-trainable ones include BatchNorm statistics and the attack's seed.
+    Keras traces it under `jax.jit`, with `canonical_conv_gradients` for the
+    attack's loop.
     """
     trainable, non_trainable, optimizer_values, metric_values = state
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -119,6 +120,7 @@ def train_step(model, state, data):
     return logs, (trainable, non_trainable, optimizer_values, metric_values)
 
 
+@canonical_conv_gradients()
 def test_step(model, state, data):
     """Evaluation of an `AdversarialModel` under its training attack, stateless."""
     trainable, non_trainable, metric_values = state

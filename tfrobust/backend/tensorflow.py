@@ -47,13 +47,6 @@ def xla_by_default():
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
-def loops_slower_than_unrolled():
-    """No: on CPU, where XLA is off, a `tf.while_loop` runs at the speed of its
-    steps (PGD-20: 6.2 s looped, 6.5 s unrolled) and compiles in 1.7 s
-    instead of 12 s; on accelerators, XLA's loops are fast."""
-    return False
-
-
 def compile_model_fn(model, fn, state=(), jit_compile=None):
     """Compile `fn(forward, *args)` where `forward(x)` runs `model` in inference mode.
 
