@@ -45,6 +45,11 @@ def _channels_last(dn, ndim):
     )
 
 
+def _spans(kernel_shape, rhs_dilation):
+    """Spatial extent of the dilated kernel window (kernel ...IO)."""
+    return [(k - 1) * d + 1 for k, d in zip(kernel_shape[:-2], rhs_dilation)]
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
 def _conv(x, w, strides, pads, rhs_dilation, dn):
     return _original(x, w, strides, pads, rhs_dilation=rhs_dilation, dimension_numbers=dn)
@@ -60,7 +65,7 @@ def _conv_bwd(strides, pads, rhs_dilation, dn, residuals, g):
     # output gradient out by the stride (lhs dilation), pad it so that a
     # stride-1 window of the reversed kernel at i sees exactly those outputs,
     # and the input gradient is a canonical convolution again.
-    spans = [(k - 1) * d + 1 for k, d in zip(w.shape[:-2], rhs_dilation)]
+    spans = _spans(w.shape, rhs_dilation)
     spread = [(n - 1) * s + 1 for n, s in zip(g.shape[1:-1], strides)]
     front = [span - 1 - low for span, (low, _) in zip(spans, pads)]
     back = [
@@ -124,8 +129,9 @@ def conv_general_dilated(
     strides = tuple(window_strides)
     rhs_dilation = tuple(rhs_dilation or (1,) * len(strides))
     if isinstance(padding, str):
-        spans = [(k - 1) * d + 1 for k, d in zip(rhs.shape[:-2], rhs_dilation)]
-        padding = jax.lax.padtype_to_pads(lhs.shape[1:-1], spans, strides, padding)
+        padding = jax.lax.padtype_to_pads(
+            lhs.shape[1:-1], _spans(rhs.shape, rhs_dilation), strides, padding
+        )
     pads = tuple((int(low), int(high)) for low, high in padding)
     return _conv(lhs, rhs, strides, pads, rhs_dilation, dn)
 
