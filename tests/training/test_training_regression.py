@@ -4,6 +4,12 @@ A few hundred steps on the bundled MNIST sample (2,000 training images), then
 PGD on 500 held-out test images at the training budget. A defect that trains
 against the wrong inner maximisation, or drops the adversarial term, shows
 up here as a model no more robust than Standard training.
+
+Every row starts from the same network after one clean epoch. From a random
+initialisation, adversarial training at this budget often stays on the
+chance-level plateau for all five epochs, on either backend (PGD-AT, fast AT
+and MART from seeds 0-2: 11 of 18 runs stuck), so the verdict would be the
+seed's, not the objective's; after the clean epoch every row and seed leaves it.
 """
 
 import keras
@@ -17,7 +23,9 @@ from tfrobust import objectives
 from tfrobust.attacks.protocol import predict_labels
 from tfrobust.training import adversarial
 
-EPS, EPOCHS, BATCH = 0.1, 5, 50
+pytestmark = pytest.mark.jax
+
+EPS, EPOCHS, BATCH = 0.1, 4, 50
 
 
 def cnn():
@@ -41,9 +49,23 @@ def sample():
     return train, test
 
 
-def train(objective, attack, sample):
+@pytest.fixture(scope="module")
+def warm_weights(sample):
+    """The weights after one clean epoch: the common start of every row."""
     (x, y), _ = sample
     model = cnn()
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    return model.get_weights()
+
+
+def train(objective, attack, sample, warm_weights):
+    (x, y), _ = sample
+    model = cnn()
+    model.set_weights(warm_weights)
     robust = adversarial(model, objective, attack)
     robust.compile(optimizer=keras.optimizers.Adam(1e-3))
     robust.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0)
@@ -57,8 +79,8 @@ def pgd_accuracy(model, sample):
 
 
 @pytest.fixture(scope="module")
-def standard_pgd_accuracy(sample):
-    model, _ = train(objectives.Standard(), None, sample)
+def standard_pgd_accuracy(sample, warm_weights):
+    model, _ = train(objectives.Standard(), None, sample, warm_weights)
     return pgd_accuracy(model, sample)
 
 
@@ -80,12 +102,14 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_adversarial_training_is_more_robust_than_standard(name, sample, standard_pgd_accuracy):
+def test_adversarial_training_is_more_robust_than_standard(
+    name, sample, warm_weights, standard_pgd_accuracy
+):
     objective_class, make_attack = CASES[name]
-    model, robust = train(objective_class(), make_attack(), sample)
+    model, robust = train(objective_class(), make_attack(), sample, warm_weights)
     robust_accuracy = pgd_accuracy(model, sample)
     print(f"{name}: PGD-10 accuracy {robust_accuracy:.3f}, Standard {standard_pgd_accuracy:.3f}")
-    assert robust_accuracy > standard_pgd_accuracy + 0.15, (robust_accuracy, standard_pgd_accuracy)
+    assert robust_accuracy > standard_pgd_accuracy + 0.25, (robust_accuracy, standard_pgd_accuracy)
     if name == "trades":
         # The KL term under TRADES's own training attack exceeds its value at the start.
         (x, y), _ = sample
