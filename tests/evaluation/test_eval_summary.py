@@ -58,6 +58,21 @@ def test_summary_fields(summary):
 
 
 @pytest.mark.jax
+def test_each_curve_point_keeps_the_per_point_masks_behind_its_numbers(summary):
+    """The masks that let two models be compared point by point (`evaluation.paired`)."""
+    clean, *_, at_eps = summary.curve
+    assert clean.mask("clean").sum() == 16 and len(clean.mask("clean")) == 20
+    for point in summary.curve[1:]:
+        assert set(point.robust) == set(point.attacks) == {"fgsm", "square"}
+        for name, accuracy in point.attacks.items():
+            assert point.mask(name).mean() == accuracy
+            assert not (point.mask(name) & ~clean.mask("clean")).any()  # robust implies correct
+    worst = np.logical_and.reduce([at_eps.mask(n) for n in at_eps.robust])
+    assert worst.mean() == summary.robust_accuracy
+    assert {a.name: a.robust_accuracy for a in summary.attacks} == at_eps.attacks
+
+
+@pytest.mark.jax
 def test_json_round_trip_and_report_files(summary, tmp_path):
     paths = write_report(summary, tmp_path / "out")
     assert read_json(paths["json"]) == summary
@@ -99,6 +114,9 @@ def test_atomic_write_keeps_the_old_file_on_failure(summary, tmp_path, monkeypat
         (lambda d: d["attacks"][0].update(robust_accuracy="0.5"), "attacks"),
         (lambda d: d["versions"].pop("keras"), "keras"),
         (lambda d: d.update(schema_version=99), "schema_version"),
+        (lambda d: d["curve"][0]["robust"].update(clean="1" * 19), "20 characters"),
+        (lambda d: d["curve"][0]["robust"].update(clean="1" * 20), "not the accuracy"),
+        (lambda d: d["curve"][-1]["robust"].update(pgd="0" * 20), "no accuracy of that name"),
     ],
 )
 def test_schema_rejects_bad_summaries(summary, edit, message):

@@ -3,6 +3,8 @@
 import json
 import shutil
 
+import numpy as np
+import pytest
 import yaml
 
 from tfrobust.zoo.entry import models_dir
@@ -63,9 +65,78 @@ def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
     assert "mnist/lenet-standard does NOT beat mnist/lenet-pgd_at by pgd:" in text
-    assert "more than twice the standard error of a difference on 1000 points" in text
-    assert "The claim does NOT hold on the 1 of 1 comparisons measured so far." in text
+    # These eval.json files predate the per-point masks: the accuracies are compared as
+    # independent samples.
+    assert "points not kept, so as independent samples of 1000 points: a z-test" in text
+    assert "p = 0.000, significant at the 0.05 level" in text
+    assert "The claim does NOT hold: 1 significantly against it (on the 1 of 1" in text
     assert "points of the paper" not in text and "within" not in text  # no tolerance given
+
+
+def _with_masks(path, pgd_mask, points_sha256="ab" * 32):
+    """Give an entry's eval.json per-point masks at eps (pgd: `pgd_mask`), coherently."""
+    summary = json.loads(path.read_text())
+    n, accuracy = summary["n"], float(pgd_mask.mean())
+    bits = "".join("1" if r else "0" for r in pgd_mask)
+    point = next(p for p in summary["curve"] if p["eps"] == summary["threat_model"]["eps"])
+    point.update(robust_accuracy=accuracy, attacks={"pgd": accuracy}, robust={"pgd": bits})
+    clean = next(p for p in summary["curve"] if p["eps"] == 0)
+    clean["robust"] = {"clean": "1" * round(clean["robust_accuracy"] * n)}
+    clean["robust"]["clean"] += "0" * (n - len(clean["robust"]["clean"]))
+    summary["attacks"] = [a for a in summary["attacks"] if a["name"] == "pgd"]
+    summary["attacks"][0]["robust_accuracy"] = summary["robust_accuracy"] = accuracy
+    summary["points_sha256"] = points_sha256
+    path.write_text(json.dumps(summary))
+
+
+@pytest.mark.parametrize("same_points", [True, False])
+def test_a_beats_claim_compares_entries_point_by_point_when_their_masks_are_kept(
+    tmp_path, same_points
+):
+    """A 2-point margin on 1,000 shared points, every disagreement one way: significant
+    point by point, though not as two independent accuracies."""
+    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
+    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
+    winner = np.zeros(1000, bool)
+    winner[:500] = True
+    loser = winner.copy()
+    loser[480:500] = False
+    _with_masks(tmp_path / "mnist" / "lenet-pgd_at" / "eval.json", winner)
+    _with_masks(
+        tmp_path / "mnist" / "lenet-standard" / "eval.json",
+        loser,
+        "ab" * 32 if same_points else "cd" * 32,
+    )
+    table = {
+        "id": "t",
+        "title": "T",
+        "threat_model": {"norm": "linf", "eps": 0.3},
+        "claim": {
+            "text": "c",
+            "metric": "pgd",
+            "beats": [["mnist/lenet-pgd_at", "mnist/lenet-standard"]],
+        },
+        "columns": ["pgd"],
+        "rows": ["mnist/lenet-standard", "mnist/lenet-pgd_at"],
+    }
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
+    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    assert (
+        "mnist/lenet-pgd_at beats mnist/lenet-standard by pgd: 50.00 vs 48.00, a margin of +2.00"
+        in text
+    )
+    if same_points:
+        assert "on the same 1000 points, 20 are robust only under the first and 0 only" in text
+        assert "p = 0.000, significant" in text
+        assert "The claim holds: every margin for it and significant" in text
+    else:  # measured on other points: no pairing
+        assert (
+            "as independent samples of 1000 points: a z-test gives p = 0.371, not significant"
+            in text
+        )
+        assert (
+            "The claim is not settled: 0 significantly for it, none significantly against" in text
+        )
 
 
 def test_a_column_can_name_an_attack_at_another_budget_of_the_curve(tmp_path):

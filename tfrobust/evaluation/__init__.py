@@ -21,6 +21,7 @@ on a CPU, for all of `sanity.CHECKS`); the checks of the model alone are cheap:
 from tfrobust.evaluation.evaluate import build_attacks
 from tfrobust.evaluation.evaluate import evaluate
 from tfrobust.evaluation.knn import knn_accuracy
+from tfrobust.evaluation.paired import paired_comparison
 from tfrobust.evaluation.registry import list_attacks
 from tfrobust.evaluation.registry import make_attack
 from tfrobust.evaluation.report import read_json
@@ -42,6 +43,7 @@ __all__ = [
     "knn_accuracy",
     "list_attacks",
     "make_attack",
+    "paired_comparison",
     "read_json",
     "sanity_checks",
     "write_json",

@@ -27,6 +27,7 @@ from tfrobust.evaluation.summary import EvalSummary
 from tfrobust.evaluation.summary import SanityCheck
 from tfrobust.evaluation.summary import ThreatModel
 from tfrobust.evaluation.summary import library_versions
+from tfrobust.evaluation.summary import to_bits
 
 
 def as_arrays(data, n=None):
@@ -411,8 +412,8 @@ def evaluate(
         earlier = sum(t.earlier for t in tallies)
         worst = np.logical_and.reduce([clean, *masks])
         curve = [
-            CurvePoint(eps=0.0, robust_accuracy=float(clean.mean())),
-            CurvePoint(eps, float(worst.mean()), _per_attack(tallies, masks)),
+            CurvePoint(0.0, float(clean.mean()), robust={"clean": to_bits(clean)}),
+            CurvePoint(eps, float(worst.mean()), *_per_attack(tallies, masks)),
         ]
         for e in curve_eps:
             others = [
@@ -423,7 +424,7 @@ def evaluate(
             c, m, curve_tallies = _run_batches(model, x, y, others, batch_size, e, advance, store)
             earlier += sum(t.earlier for t in curve_tallies)
             worst_e = np.logical_and.reduce([c, *m])
-            curve.append(CurvePoint(e, float(worst_e.mean()), _per_attack(curve_tallies, m)))
+            curve.append(CurvePoint(e, float(worst_e.mean()), *_per_attack(curve_tallies, m)))
     finally:
         if bar is not None:
             bar.stop()
@@ -476,7 +477,11 @@ def evaluate(
 
 
 def _per_attack(tallies, masks):
-    return {t.name: float(m.mean()) for t, m in zip(tallies, masks)}
+    """A curve point's `attacks` and `robust`: each attack's accuracy and mask."""
+    return (
+        {t.name: float(m.mean()) for t, m in zip(tallies, masks)},
+        {t.name: to_bits(m) for t, m in zip(tallies, masks)},
+    )
 
 
 def _jsonable(value):

@@ -19,6 +19,8 @@ import re
 import keras
 import numpy as np
 
+from tfrobust.evaluation.summary import from_bits
+from tfrobust.evaluation.summary import to_bits
 from tfrobust.zoo.files import write_text
 
 
@@ -75,7 +77,7 @@ class ResultStore:
         tally.seconds = record["seconds"]
         tally.stages = {name: list(counts) for name, counts in record["stages"]}
         tally.skipped = tuple(record["skipped"])
-        return _mask(record["robust"])
+        return from_bits(record["robust"])
 
     def save(self, tally, attack, eps, robust):
         """Store an attack's result over all points; its partial file is then removed."""
@@ -96,7 +98,7 @@ class ResultStore:
         tally.stages = {name: list(counts) for name, counts in record["stages"]}
         tally.skipped = tuple(record["skipped"])
         states = [np.asarray(s, dtype=d) for s, d in zip(record["states"], record["dtypes"])]
-        return Partial(_mask(record["robust"]), record["seconds"], states)
+        return Partial(from_bits(record["robust"]), record["seconds"], states)
 
     def save_partial(self, tally, attack, eps, batch_size, robust, seconds, states):
         """Store the first batches' result and the generators' `states` after them."""
@@ -116,9 +118,5 @@ def _record(tally, robust, key):
         "seconds": tally.seconds,
         "stages": [[name, counts] for name, counts in tally.stages.items()],
         "skipped": list(tally.skipped),
-        "robust": "".join("1" if r else "0" for r in robust),
+        "robust": to_bits(robust),
     }
-
-
-def _mask(text):
-    return np.array([c == "1" for c in text], bool)

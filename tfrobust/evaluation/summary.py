@@ -8,6 +8,8 @@ match the schema, so an `eval.json` that loads is an `eval.json` that is valid.
 import dataclasses
 import platform
 
+import numpy as np
+
 from tfrobust.argument_validation import NORMS
 
 SCHEMA_VERSION = 1
@@ -38,11 +40,34 @@ class AttackResult:
 
 @dataclasses.dataclass(frozen=True)
 class CurvePoint:
-    """The worst case at one budget, and each attack run there (by name: robust accuracy)."""
+    """The worst case at one budget, and each attack run there (by name: robust accuracy).
+
+    `robust` keeps the per-point results behind those numbers, by the same names
+    (`"clean"` at eps 0): a string of `0`/`1`, one per point in order. Two models
+    measured on the same points can then be compared point by point
+    (`tfrobust.evaluation.paired`), which needs far fewer points than comparing
+    two accuracies. Empty in `eval.json`s written before it was kept.
+    """
 
     eps: float
     robust_accuracy: float
     attacks: dict = dataclasses.field(default_factory=dict)
+    robust: dict = dataclasses.field(default_factory=dict)
+
+    def mask(self, name):
+        """The robust mask of `name` at this budget, or None if not kept."""
+        bits = self.robust.get(name)
+        return None if bits is None else from_bits(bits)
+
+
+def to_bits(mask):
+    """A boolean mask as the text kept in JSON: one `0`/`1` per point."""
+    return "".join("1" if r else "0" for r in mask)
+
+
+def from_bits(text):
+    """The boolean mask of `to_bits` text."""
+    return np.array([c == "1" for c in text], bool)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,6 +244,7 @@ def validate(data):
         _fields(point, CurvePoint, f"curve[{i}]")
         _number(point["eps"], f"curve[{i}].eps", 0, float("inf"))
         _number(point["robust_accuracy"], f"curve[{i}].robust_accuracy", 0, 1)
+        _check_masks(point, data["n"], f"curve[{i}]")
     _check(isinstance(data["sanity"], list), "sanity", "expected a list")
     for i, check in enumerate(data["sanity"]):
         _fields(check, SanityCheck, f"sanity[{i}]")
@@ -231,6 +257,26 @@ def validate(data):
     )
     for key in ("tfrobust", "keras", "numpy", "backend"):
         _check(key in data["versions"], "versions", f"missing {key!r}")
+
+
+def _check_masks(point, n, where):
+    """Each kept mask has one 0/1 per point and agrees with the accuracy it stands for."""
+    robust = point.get("robust", {})
+    _check(isinstance(robust, dict), where + ".robust", "expected an object")
+    accuracies = {**point.get("attacks", {}), "clean": point["robust_accuracy"]}
+    for name, bits in robust.items():
+        at = f"{where}.robust[{name!r}]"
+        _check(
+            isinstance(bits, str) and len(bits) == n and set(bits) <= {"0", "1"},
+            at,
+            f"expected a string of {n} characters 0 or 1",
+        )
+        _check(name in accuracies, at, "no accuracy of that name at this budget")
+        _check(
+            abs(bits.count("1") / max(n, 1) - accuracies[name]) < 1e-9,
+            at,
+            f"its mean {bits.count('1') / max(n, 1)} is not the accuracy {accuracies[name]}",
+        )
 
 
 def library_versions():

@@ -8,6 +8,7 @@ claim is checked on them. Rows not trained yet say so.
 
 import pathlib
 
+import numpy as np
 import yaml
 
 from tfrobust.zoo.entry import find_entries
@@ -21,11 +22,25 @@ def _pct(value):
     return "-" if value is None else f"{100 * value:.2f}"
 
 
+def _locate(summary, column):
+    """The curve point holding `column`, and its name there (`worst`: the point at eps)."""
+    from tfrobust.recipes.validation import parse_fraction
+
+    if column == "clean":
+        eps, name = 0.0, "clean"
+    elif "@" in column:
+        name, _, budget = column.partition("@")
+        eps = parse_fraction(budget, f"tables.yaml column {column!r}")
+    else:
+        eps, name = summary.threat_model.eps, column
+    point = next((p for p in summary.curve if abs(p.eps - eps) < 1e-9), None)
+    return point, name
+
+
 def measured(entry, column):
     """Our accuracy for a column: `clean`, an attack's name, `worst`, or `NAME@EPS` (the
     attack at another budget of the entry's curve, e.g. `pgd5@2/255`); None if absent."""
     from tfrobust.evaluation.report import read_json
-    from tfrobust.recipes.validation import parse_fraction
 
     summary = read_json(entry.path / "eval.json")
     if column == "clean":
@@ -33,11 +48,23 @@ def measured(entry, column):
     if column == "worst":
         return summary.robust_accuracy
     if "@" in column:
-        name, _, budget = column.partition("@")
-        eps = parse_fraction(budget, f"tables.yaml column {column!r}")
-        point = next((p for p in summary.curve if abs(p.eps - eps) < 1e-9), None)
+        point, name = _locate(summary, column)
         return None if point is None else point.attacks.get(name)
     return next((a.robust_accuracy for a in summary.attacks if a.name == column), None)
+
+
+def measured_points(entry, column):
+    """Our per-point robust mask for a column (as `measured`) and the SHA-256 of the
+    points; the mask is None where the entry's eval.json did not keep it."""
+    from tfrobust.evaluation.report import read_json
+
+    summary = read_json(entry.path / "eval.json")
+    point, name = _locate(summary, column)
+    if point is None or not point.robust:
+        return None, summary.points_sha256
+    if column == "worst":
+        return np.logical_and.reduce([point.mask(k) for k in point.robust]), summary.points_sha256
+    return point.mask(name), summary.points_sha256
 
 
 def comparable(table, entries):
@@ -92,31 +119,64 @@ def claim_verdict(table, entries):
     return lines
 
 
+def compare(winner, loser, metric):
+    """`paired.Comparison` of two entries on `metric`: point by point where both kept
+    their masks on the same points, else their accuracies as independent samples."""
+    from tfrobust.evaluation.paired import paired_comparison
+    from tfrobust.evaluation.paired import unpaired_comparison
+
+    ours, theirs = measured(winner, metric), measured(loser, metric)
+    if ours is None or theirs is None:
+        return None
+    (mask_w, points_w), (mask_l, points_l) = (
+        measured_points(winner, metric),
+        measured_points(loser, metric),
+    )
+    if mask_w is not None and mask_l is not None and points_w and points_w == points_l:
+        return paired_comparison(mask_w, mask_l)
+    return unpaired_comparison(ours, theirs, winner.n)
+
+
 def beats_verdict(beats, metric, entries):
     """Whether each `[winner, loser]` pair holds on `metric`, against the sampling error."""
-    lines, held = [], []
+    from tfrobust.evaluation.paired import LEVEL
+
+    lines, results = [], []
     for winner, loser in beats:
         if winner not in entries or loser not in entries:
             continue
-        ours, theirs = measured(entries[winner], metric), measured(entries[loser], metric)
-        if ours is None or theirs is None:
+        c = compare(entries[winner], entries[loser], metric)
+        if c is None:
             continue
-        margin, n = ours - theirs, entries[winner].n
-        p = (ours + theirs) / 2
-        error = (2 * p * (1 - p) / max(n, 1)) ** 0.5  # of a difference of two accuracies
-        held.append(margin > 0)
-        lines.append(
-            f"- {winner} {'beats' if margin > 0 else 'does NOT beat'} {loser} by "
-            f"{metric}: {_pct(ours)} vs {_pct(theirs)}, a margin of "
-            f"{100 * margin:+.2f} points ("
-            + ("more" if abs(margin) > 2 * error else "less")
-            + f" than twice the standard error of a difference on {n} points, "
-            f"{100 * error:.2f})."
+        results.append(c)
+        test = (
+            f"on the same {c.n} points, {c.only_a} are robust only under the first and "
+            f"{c.only_b} only under the second: McNemar's exact test"
+            if c.paired
+            else f"points not kept, so as independent samples of {c.n} points: a z-test"
         )
-    if held:
-        verdict = "holds" if all(held) else "does NOT hold"
         lines.append(
-            f"- The claim {verdict} on the {len(held)} of {len(beats)} comparisons measured so far."
+            f"- {winner} {'beats' if c.margin > 0 else 'does NOT beat'} {loser} by "
+            f"{metric}: {_pct(c.accuracy_a)} vs {_pct(c.accuracy_b)}, a margin of "
+            f"{100 * c.margin:+.2f} points ({test} gives p = {c.p_value:.3f}, "
+            + ("" if c.significant else "not ")
+            + f"significant at the {LEVEL:g} level)."
+        )
+    if results:
+        against = [c for c in results if c.margin <= 0 and c.significant]
+        shown = [c for c in results if c.margin > 0 and c.significant]
+        if against:
+            verdict = f"does NOT hold: {len(against)} significantly against it"
+        elif len(shown) == len(results):
+            verdict = "holds: every margin for it and significant"
+        else:
+            verdict = (
+                f"is not settled: {len(shown)} significantly for it, none significantly "
+                "against it; the rest are within the sampling error"
+            )
+        lines.append(
+            f"- The claim {verdict} (on the {len(results)} of {len(beats)} comparisons "
+            "measured so far)."
         )
     return lines
 
