@@ -99,3 +99,46 @@ def test_insert_defaults_to_the_last_stage_and_sets_k():
     )
     with pytest.raises(ValueError, match="Received"):
         cas_insert("resnet18", 10, beta=-2.0)
+
+
+@pytest.mark.jax
+def test_the_recipes_training_attack_ascends_the_references_joint_loss_in_inference_mode():
+    """The CAS reference's training attack (attack/reg_attack.py) ascends CE(output) +
+    beta * CE(head) with the model in eval mode (channels weighted by the head's predicted
+    class), beta 2: what the recipe builds and the training step runs."""
+    from tfrobust.recipes import build
+    from tfrobust.recipes import load_recipe
+
+    recipe = load_recipe("recipes/cas_cifar10_resnet18_pgd_at.yaml", scale="cpu")
+    attack = build.attack(recipe)
+    assert (attack.beta, attack.steps, attack.step_size) == (2.0, 5, pytest.approx(2 / 255))
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 2))
+    features = keras.layers.Conv2D(CHANNELS, 3, padding="same", name="conv")(inputs)
+    cas = CAS(CHANNELS, num_classes=CLASSES, name="cas")
+    pooled = keras.layers.GlobalAveragePooling2D()(cas(features))
+    model = keras.Model(inputs, keras.layers.Dense(CLASSES, name="classifier")(pooled))
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 4, 4, 2), dtype=np.float32)
+    y = rng.integers(0, CLASSES, 6).astype("int32")
+    _, value = attack.logits_and_loss(
+        lambda z: model(z, training=False), ops.convert_to_tensor(x), ops.convert_to_tensor(y)
+    )
+    conv = ops.convert_to_numpy(keras.Model(inputs, features)(x))
+    kernel, head = _head(cas, conv)
+    masked = conv * kernel.T[head.argmax(-1)][:, None, None, :]  # the predicted class's row
+    dense_w, dense_b = (ops.convert_to_numpy(w) for w in model.get_layer("classifier").weights)
+    output = masked.mean(axis=(1, 2)) @ dense_w + dense_b
+
+    def ce(logits):
+        shifted = logits - logits.max(-1, keepdims=True)
+        return np.log(np.exp(shifted).sum(-1)) - shifted[np.arange(len(y)), y]
+
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(value), ce(output) + 2.0 * ce(head), rtol=1e-4, atol=1e-5
+    )
+    # The training step calls it as `generate` does: in inference mode, inside the ball.
+    x_adv, _ = build.trainer(recipe, model).generate(
+        ops.convert_to_tensor(x), ops.convert_to_tensor(y)
+    )
+    assert 0 < np.abs(ops.convert_to_numpy(x_adv) - x).max() <= 8 / 255 + 1e-6

@@ -15,10 +15,13 @@ The CAS objective is L_cls + beta/K * sum over the K CAS layers of
 CE(p_k, y), with beta = 2 (paper and reference code); `architectures.cas_insert` sets
 `num_layers` = K. The reference ResNet-18 (github.com/bymavis/CAS_ICLR2021)
 applies CAS at the output of both blocks of stage 4; the closest place our
-stage insertion offers is after stage 4 (K = 1). Its training attack also
-maximises the CAS loss; ours attacks the logits in inference mode. The head's
-logits go to `tfrobust.layers.auxiliary_logits_scope()`, so the layer's adaptive
-attack (`joint-pgd`) ascends the head's loss with the output's.
+stage insertion offers is after stage 4 (K = 1). The head's logits go to
+`tfrobust.layers.auxiliary_logits_scope()`, so `attacks.JointLossPGD` ascends
+the head's loss with the output's: the reference's training attack (in
+inference mode, beta 2; recipe name `cifs_joint`) and the layer's adaptive
+attack (`joint-pgd`). In training the output depends on the label, in the
+reference too, so adversarial accuracy measured on the training pass reads
+near 100%; judge a run by inference-mode (validation) metrics.
 """
 
 import keras
