@@ -150,3 +150,15 @@ def test_a_column_can_name_an_attack_at_another_budget_of_the_curve(tmp_path):
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump(table))
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
     assert "| 37.50 / - | - / - |" in text  # 0.2 is not on the curve: no number
+
+
+def test_an_order_claim_tests_each_neighbour_in_the_papers_order(tmp_path):
+    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
+    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
+    table = yaml.safe_load((tmp_path / "tables.yaml").read_text())
+    table[0]["rows"] = ["mnist/lenet-pgd_at", "mnist/lenet-standard"]
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump(table))
+    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    # The paper's PGD-20: Standard 0.54 < Madry 95.52, so Madry must beat Standard.
+    assert "- mnist/lenet-pgd_at beats mnist/lenet-standard by pgd:" in text
+    assert "The paper's order holds: every margin for it and significant (on the 1 of 1" in text

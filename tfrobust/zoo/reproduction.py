@@ -114,6 +114,10 @@ def claim_verdict(table, entries):
                 f"{' < '.join(paper_order)}."
             )
         )
+        if not claim.get("beats"):  # an order claim: each neighbour in the paper's order
+            lines += beats_verdict(
+                list(zip(paper_order[1:], paper_order[:-1])), metric, entries, "paper's order"
+            )
     if claim.get("beats"):
         lines += beats_verdict(claim["beats"], metric, entries)
     return lines
@@ -137,7 +141,7 @@ def compare(winner, loser, metric):
     return unpaired_comparison(ours, theirs, winner.n)
 
 
-def beats_verdict(beats, metric, entries):
+def beats_verdict(beats, metric, entries, claim="claim"):
     """Whether each `[winner, loser]` pair holds on `metric`, against the sampling error."""
     from tfrobust.evaluation.paired import LEVEL
 
@@ -175,7 +179,7 @@ def beats_verdict(beats, metric, entries):
                 "against it; the rest are within the sampling error"
             )
         lines.append(
-            f"- The claim {verdict} (on the {len(results)} of {len(beats)} comparisons "
+            f"- The {claim} {verdict} (on the {len(results)} of {len(beats)} comparisons "
             "measured so far)."
         )
     return lines
