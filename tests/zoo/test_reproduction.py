@@ -65,10 +65,9 @@ def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
     assert "mnist/lenet-standard does NOT beat mnist/lenet-pgd_at by pgd:" in text
-    # These eval.json files predate the per-point masks: the accuracies are compared as
-    # independent samples.
-    assert "points not kept, so as independent samples of 1000 points: a z-test" in text
-    assert "p = 0.000, significant at the 0.05 level" in text
+    # Both entries kept their per-point masks on the same points: compared point by point.
+    assert "on the same 1000 points, 0 are robust only under the first and 908 only" in text
+    assert "McNemar's exact test gives p = 0.000, significant at the 0.05 level" in text
     assert "The claim does NOT hold: 1 significantly against it (on the 1 of 1" in text
     assert "points of the paper" not in text and "within" not in text  # no tolerance given
 
