@@ -27,6 +27,25 @@ def _zoo(tmp_path, threat_model):
     return json.loads((tmp_path / "mnist" / "lenet-standard" / "eval.json").read_text())
 
 
+def _two_entries(tmp_path):
+    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
+    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
+
+
+def _beats_table(tmp_path, winner, loser):
+    """The reproduction text of a table claiming that `winner` beats `loser` under PGD."""
+    table = {
+        "id": "t",
+        "title": "T",
+        "threat_model": {"norm": "linf", "eps": 0.3},
+        "claim": {"text": "c", "metric": "pgd", "beats": [[winner, loser]]},
+        "columns": ["pgd"],
+        "rows": [loser, winner],
+    }
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
+    return write_reproduction(tmp_path, tmp_path / "docs").read_text()
+
+
 def test_table_cells_come_from_eval_json_and_missing_rows_say_so(tmp_path):
     summary = _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
@@ -48,22 +67,8 @@ def test_an_entry_under_another_threat_model_is_not_compared(tmp_path):
 
 
 def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
-    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
-    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
-    table = {
-        "id": "t",
-        "title": "T",
-        "threat_model": {"norm": "linf", "eps": 0.3},
-        "claim": {
-            "text": "c",
-            "metric": "pgd",
-            "beats": [["mnist/lenet-standard", "mnist/lenet-pgd_at"]],
-        },
-        "columns": ["pgd"],
-        "rows": ["mnist/lenet-standard", "mnist/lenet-pgd_at"],
-    }
-    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
-    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    _two_entries(tmp_path)
+    text = _beats_table(tmp_path, "mnist/lenet-standard", "mnist/lenet-pgd_at")
     assert "mnist/lenet-standard does NOT beat mnist/lenet-pgd_at by pgd:" in text
     # Both entries kept their per-point masks on the same points: compared point by point.
     assert "on the same 1000 points, 0 are robust only under the first and 908 only" in text
@@ -94,8 +99,7 @@ def test_a_beats_claim_compares_entries_point_by_point_when_their_masks_are_kept
 ):
     """A 2-point margin on 1,000 shared points, every disagreement one way: significant
     point by point, though not as two independent accuracies."""
-    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
-    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
+    _two_entries(tmp_path)
     winner = np.zeros(1000, bool)
     winner[:500] = True
     loser = winner.copy()
@@ -106,20 +110,7 @@ def test_a_beats_claim_compares_entries_point_by_point_when_their_masks_are_kept
         loser,
         "ab" * 32 if same_points else "cd" * 32,
     )
-    table = {
-        "id": "t",
-        "title": "T",
-        "threat_model": {"norm": "linf", "eps": 0.3},
-        "claim": {
-            "text": "c",
-            "metric": "pgd",
-            "beats": [["mnist/lenet-pgd_at", "mnist/lenet-standard"]],
-        },
-        "columns": ["pgd"],
-        "rows": ["mnist/lenet-standard", "mnist/lenet-pgd_at"],
-    }
-    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
-    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    text = _beats_table(tmp_path, "mnist/lenet-pgd_at", "mnist/lenet-standard")
     assert (
         "mnist/lenet-pgd_at beats mnist/lenet-standard by pgd: 50.00 vs 48.00, a margin of +2.00"
         in text
@@ -152,8 +143,7 @@ def test_a_column_can_name_an_attack_at_another_budget_of_the_curve(tmp_path):
 
 
 def test_an_order_claim_tests_each_neighbour_in_the_papers_order(tmp_path):
-    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
-    shutil.copytree(models_dir() / "mnist" / "lenet-pgd_at", tmp_path / "mnist" / "lenet-pgd_at")
+    _two_entries(tmp_path)
     table = yaml.safe_load((tmp_path / "tables.yaml").read_text())
     table[0]["rows"] = ["mnist/lenet-pgd_at", "mnist/lenet-standard"]
     (tmp_path / "tables.yaml").write_text(yaml.safe_dump(table))
