@@ -10,7 +10,6 @@ models/<dataset>/<model>/
 """
 
 import dataclasses
-import json
 import os
 import pathlib
 
@@ -54,12 +53,13 @@ class Entry:
     reported: dict
     recipe: dict
     report_as: str
+    summary: object = dataclasses.field(repr=False, compare=False)  # the parsed eval.json
 
     @classmethod
     def read(cls, path, name):
-        from tfrobust.evaluation.summary import EvalSummary
+        from tfrobust.evaluation.report import read_json
 
-        summary = EvalSummary.from_dict(json.loads((path / EVAL).read_text()))
+        summary = read_json(path / EVAL)
         recipe = yaml.safe_load((path / RECIPE).read_text())
         return cls(
             name=name,
@@ -73,6 +73,7 @@ class Entry:
             reported=recipe.get("reported") or {},
             recipe=recipe,
             report_as=summary.dataset,
+            summary=summary,
         )
 
 

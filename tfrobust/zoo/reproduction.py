@@ -40,9 +40,7 @@ def _locate(summary, column):
 def measured(entry, column):
     """Our accuracy for a column: `clean`, an attack's name, `worst`, or `NAME@EPS` (the
     attack at another budget of the entry's curve, e.g. `pgd5@2/255`); None if absent."""
-    from tfrobust.evaluation.report import read_json
-
-    summary = read_json(entry.path / "eval.json")
+    summary = entry.summary
     if column == "clean":
         return summary.clean_accuracy
     if column == "worst":
@@ -56,9 +54,7 @@ def measured(entry, column):
 def measured_points(entry, column):
     """Our per-point robust mask for a column (as `measured`) and the SHA-256 of the
     points; the mask is None where the entry's eval.json did not keep it."""
-    from tfrobust.evaluation.report import read_json
-
-    summary = read_json(entry.path / "eval.json")
+    summary = entry.summary
     point, name = _locate(summary, column)
     if point is None or not point.robust:
         return None, summary.points_sha256
@@ -232,13 +228,11 @@ def plot_table(table, all_entries, path):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from tfrobust.evaluation.report import read_json
-
     fig = Figure(figsize=(6, 4), dpi=100)
     ax = fig.add_subplot()
     for name in table["rows"]:
         if name in entries:
-            curve = read_json(entries[name].path / "eval.json").curve
+            curve = entries[name].summary.curve
             ax.plot(
                 [p.eps for p in curve],
                 [100 * p.robust_accuracy for p in curve],
