@@ -30,6 +30,14 @@ NO_COMMAND = (
 )
 
 
+def confidence_interval(accuracy, n):
+    """The exact 95% interval of an accuracy measured on `n` points; unlike a standard
+    error it stays honest at 0% and 100%, where the normal approximation gives zero."""
+    from scipy import stats
+
+    return stats.binomtest(round(accuracy * n), n).proportion_ci(0.95)
+
+
 def _pct(value):
     return f"{100 * value:.2f}%"
 
@@ -207,12 +215,12 @@ def model_card(recipe_dict, summary, command, training_time=None):
             )
             + recipe_dict["notes"].strip()
         )
-    accuracy = summary.robust_accuracy
-    standard_error = (accuracy * (1 - accuracy) / max(summary.n, 1)) ** 0.5
-    lines.append(
-        f"- Evaluated on {summary.n} test images: the standard error of an accuracy "
-        f"near {_pct(accuracy)} is about {_pct(standard_error)}."
-    )
+    if summary.n:
+        low, high = confidence_interval(summary.robust_accuracy, summary.n)
+        lines.append(
+            f"- Evaluated on {summary.n} test images: the exact (Clopper-Pearson) 95% "
+            f"confidence interval of the worst-case accuracy is {_pct(low)} to {_pct(high)}."
+        )
     lines += [
         "",
         "## How to reproduce",
