@@ -318,3 +318,12 @@ def test_a_zoo_id_names_the_fixed_model(tmp_path):
     assert s.shape == (8, 32, 32, 3) and np.abs(s).max() > 0
     with pytest.raises(ValueError, match="neither a .keras file nor a zoo model"):
         cache.model_file("cifar10/no-such-model")
+
+
+def test_the_cifar10_sat_row_starts_from_the_published_standard_model():
+    """The SAT table's CPU row reads its maps from the zoo's Standard entry (checksummed),
+    not a run folder that a new checkout does not have."""
+    ref = load_recipe(CIFAR10_SAT, scale="cpu").saliency.model
+    assert ref == "cifar10/resnet18_w0.25-standard"
+    path, digest = cache.model_file(ref)
+    assert digest == yaml.safe_load((path.parent / "weights.json").read_text())["sha256"]
