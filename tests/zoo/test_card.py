@@ -113,7 +113,7 @@ def test_the_zoo_cards_are_what_zoo_cards_writes():
     assert stale == [], "run `tfrobust zoo cards`"
 
 
-def test_card_gives_an_interval_that_is_honest_at_zero(request):
+def test_card_gives_an_interval_that_is_honest_at_zero():
     """The card of the published Standard CIFAR-10 model (0 of 1,000 points robust): an
     exact interval, whose upper end is ~3/n ("rule of three"), not a standard error of 0."""
     card = (models_dir() / "cifar10/resnet18_w0.25-standard" / "MODEL_CARD.md").read_text()
