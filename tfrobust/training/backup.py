@@ -5,9 +5,12 @@ temporary name and renamed (a kill leaves the previous epoch's folder intact):
 the weights, the training attack's variables (SAT's alpha^t, which
 `AdversarialModel` tracks) and the optimizer state (`save_weights`), and the
 random states of every `keras.random.SeedGenerator` (the training attack's,
-dropout's), which `save_weights` leaves out. The data order and augmentation are a function of
-the epoch number (`tfrobust.data.training_batches`), so the epoch to resume
-from (`completed_epochs`) is all the data pipeline needs.
+dropout's), which `save_weights` leaves out. The weights are saved in shards
+of at most 4 MiB (`SHARD_GB`), so that a stopped run's state can be committed
+to `models/pending/` (5 MB per file) as long as no single variable is larger.
+The data order and augmentation are a function of the epoch number
+(`tfrobust.data.training_batches`), so the epoch to resume from
+(`completed_epochs`) is all the data pipeline needs.
 
 Keras's `BackupAndRestore` writes its weights and its epoch counter as two
 files one after the other and keeps no random state; a kill between them, or
@@ -22,7 +25,8 @@ import shutil
 import keras
 import numpy as np
 
-WEIGHTS = "state.weights.h5"
+WEIGHTS = "state.weights.json"  # the index of the shards `state_<i>.weights.h5`
+SHARD_GB = 4 / 1024
 RANDOM_STATE = "random_state.npz"
 _EPOCH_DIR = re.compile(r"^epoch-(\d+)$")
 
@@ -81,7 +85,7 @@ class EpochBackup(keras.callbacks.Callback):
         tmp = self.folder / f".epoch-{done}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        self.model.save_weights(tmp / WEIGHTS)
+        self.model.save_weights(tmp / WEIGHTS, max_shard_size=SHARD_GB)
         states = {
             f"s{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_seed_states(self.model))
         }
