@@ -56,10 +56,10 @@ def user_errors():
 def use_onednn():
     """Turn on TensorFlow's oneDNN CPU kernels unless `TF_ENABLE_ONEDNN_OPTS` is set.
 
-    TensorFlow 2.21 leaves them off on some CPUs (ours: AVX2 without AVX-512; no
-    oneDNN notice at start-up), where they trained our CIFAR-10 ResNet-18 PGD-AT recipe 2.0x
-    faster (2-core AMD EPYC with AVX2, benchmarks/recipe_throughput.py). Only
-    an environment variable read when TensorFlow loads can choose them.
+    TensorFlow 2.21 leaves them off on some CPUs (no oneDNN notice at start-up),
+    such as our 2-core AMD EPYC with AVX2 and no AVX-512, where they trained our
+    CIFAR-10 ResNet-18 PGD-AT recipe 2.0x faster (benchmarks/recipe_throughput.py).
+    Only an environment variable read when TensorFlow loads can choose them.
     """
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
