@@ -327,3 +327,13 @@ def test_the_cifar10_sat_row_starts_from_the_published_standard_model():
     assert ref == "cifar10/resnet18_w0.25-standard"
     path, digest = cache.model_file(ref)
     assert digest == yaml.safe_load((path.parent / "weights.json").read_text())["sha256"]
+
+
+def test_a_missing_model_file_is_named_with_the_ways_to_fix_it(tmp_path):
+    missing = tmp_path / "model.keras"
+    with pytest.raises(FileNotFoundError) as error:
+        cache.model_file(str(missing))
+    message = str(error.value)
+    assert str(missing) in message and "saliency.model=cifar10/resnet18_w0.25-standard" in message
+    ref = message.split("saliency.model=")[-1].rstrip(").")
+    assert cache.model_file(ref)[0].is_file()  # the zoo model it suggests exists

@@ -66,7 +66,8 @@ def model_file(ref):
                 f"saliency.model: no model file at {path} (from {os.getcwd()}). Train the fixed "
                 "model first (for SAT on CIFAR-10: `tfrobust train recipes/"
                 "standard_cifar10_resnet18.yaml`, which writes runs/cifar10/resnet18-standard/"
-                "model.keras), or give its path with --set saliency.model=PATH.keras."
+                "model.keras), give its path with --set saliency.model=PATH.keras, or name a "
+                "zoo model (--set saliency.model=cifar10/resnet18_w0.25-standard)."
             )
         return path, sha256(path)
     from tfrobust.zoo import load as zoo_load
