@@ -12,8 +12,12 @@ models/<dataset>/<model>/
 import dataclasses
 import os
 import pathlib
+import typing
 
 import yaml
+
+if typing.TYPE_CHECKING:  # importing tfrobust.evaluation loads Keras
+    from tfrobust.evaluation.summary import EvalSummary
 
 WEIGHTS = "model.keras"
 WEIGHTS_INFO = "weights.json"
@@ -53,7 +57,7 @@ class Entry:
     reported: dict
     recipe: dict
     report_as: str
-    summary: object = dataclasses.field(repr=False, compare=False)  # the parsed eval.json
+    summary: "EvalSummary" = dataclasses.field(repr=False, compare=False)  # its eval.json
 
     @classmethod
     def read(cls, path, name):
