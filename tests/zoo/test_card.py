@@ -12,6 +12,7 @@ from tfrobust.recipes.run import resolved
 from tfrobust.zoo.card import NO_COMMAND
 from tfrobust.zoo.card import entry_card
 from tfrobust.zoo.card import model_card
+from tfrobust.zoo.card import training_line
 from tfrobust.zoo.card import write_cards
 from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.entry import models_dir
@@ -119,3 +120,17 @@ def test_card_gives_an_interval_that_is_honest_at_zero():
     card = (models_dir() / "cifar10/resnet18_w0.25-standard" / "MODEL_CARD.md").read_text()
     assert "| worst case | 0.00% |" in card
     assert "95% confidence interval of the worst-case accuracy is 0.00% to 0.37%" in card
+
+
+def test_a_run_resumed_on_another_machine_gives_each_machines_share():
+    def epoch(seconds, machine):
+        return {"seconds": seconds, "machine": machine}
+
+    slow, fast = "2 cores, AMD EPYC", "2 cores, AMD EPYC, oneDNN"
+    times = {"epochs": {"0": epoch(1800, slow), "1": epoch(1800, slow), "2": epoch(600, fast)}}
+    assert training_line(times) == (
+        "Training time: 70.0 min of wall time for 3 epochs: "
+        f"2 on {slow} (60.0 min); 1 on {fast} (10.0 min)."
+    )
+    del times["epochs"]["2"]
+    assert training_line(times) == f"Training time: 60.0 min of wall time for 2 epochs on {slow}."

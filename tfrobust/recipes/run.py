@@ -69,7 +69,10 @@ class EpochTimes(keras.callbacks.Callback):
 
 
 def machine():
-    """Where a run trained, for its card: core count and CPU model, and any accelerators."""
+    """Where a run trained, for its card: core count, CPU model, oneDNN, accelerators.
+
+    TensorFlow's oneDNN kernels change a CPU's speed 2x (`cli.main.use_onednn`).
+    """
     cpuinfo = pathlib.Path("/proc/cpuinfo")
     names = [
         line.split(":", 1)[1].strip()
@@ -79,7 +82,10 @@ def machine():
     text = f"{os.cpu_count()} cores, {names[0] if names else platform.machine()}"
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
+        from tensorflow.python.util import _pywrap_util_port
 
+        if _pywrap_util_port.IsMklEnabled():
+            text += ", oneDNN"
         accelerators = sorted({d.device_type for d in tf.config.list_logical_devices()} - {"CPU"})
         text += "".join(f", {a}" for a in accelerators)
     return text

@@ -62,16 +62,27 @@ def _validation_text(dataset):
 
 
 def training_line(training_time):
-    """One sentence on how long training took, from `training_time.json`'s contents."""
+    """One sentence on how long training took, from `training_time.json`'s contents.
+
+    A run resumed elsewhere gives each machine's share, since their speeds differ.
+    """
     epochs = (training_time or {}).get("epochs", {})
     if not epochs:
         return "Training time: not recorded."
     seconds = sum(e["seconds"] for e in epochs.values())
-    machines = sorted({e["machine"] for e in epochs.values()})
-    return (
-        f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs "
-        f"on {'; '.join(machines)}."
+    by_machine = {}
+    for e in epochs.values():
+        by_machine.setdefault(e["machine"], []).append(e["seconds"])
+    if len(by_machine) == 1:
+        return (
+            f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs "
+            f"on {next(iter(by_machine))}."
+        )
+    shares = "; ".join(
+        f"{len(times)} on {name} ({sum(times) / 60:.1f} min)"
+        for name, times in by_machine.items()
     )
+    return f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs: {shares}."
 
 
 def overrides(command):
