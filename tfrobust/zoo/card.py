@@ -79,8 +79,7 @@ def training_line(training_time):
             f"on {next(iter(by_machine))}."
         )
     shares = "; ".join(
-        f"{len(times)} on {name} ({sum(times) / 60:.1f} min)"
-        for name, times in by_machine.items()
+        f"{len(times)} on {name} ({sum(times) / 60:.1f} min)" for name, times in by_machine.items()
     )
     return f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs: {shares}."
 
