@@ -77,18 +77,28 @@ def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     assert "points of the paper" not in text and "within" not in text  # no tolerance given
 
 
-def _with_masks(path, pgd_mask, points_sha256="ab" * 32):
-    """Give an entry's eval.json per-point masks at eps (pgd: `pgd_mask`), coherently."""
+def _with_masks(path, pgd_mask, points_sha256="ab" * 32, adaptive_mask=None):
+    """Give an entry's eval.json per-point masks at eps, coherently: pgd's `pgd_mask`
+    and, if given, an adaptive attack's `adaptive_mask` (the worst case is both)."""
     summary = json.loads(path.read_text())
-    n, accuracy = summary["n"], float(pgd_mask.mean())
-    bits = "".join("1" if r else "0" for r in pgd_mask)
+    masks = {"pgd": pgd_mask}
+    if adaptive_mask is not None:
+        masks["joint-pgd"] = adaptive_mask
+    n, worst = summary["n"], float(np.logical_and.reduce(list(masks.values())).mean())
     point = next(p for p in summary["curve"] if p["eps"] == summary["threat_model"]["eps"])
-    point.update(robust_accuracy=accuracy, attacks={"pgd": accuracy}, robust={"pgd": bits})
+    point.update(
+        robust_accuracy=worst,
+        attacks={name: float(mask.mean()) for name, mask in masks.items()},
+        robust={name: "".join("1" if r else "0" for r in mask) for name, mask in masks.items()},
+    )
     clean = next(p for p in summary["curve"] if p["eps"] == 0)
     clean["robust"] = {"clean": "1" * round(clean["robust_accuracy"] * n)}
     clean["robust"]["clean"] += "0" * (n - len(clean["robust"]["clean"]))
-    summary["attacks"] = [a for a in summary["attacks"] if a["name"] == "pgd"]
-    summary["attacks"][0]["robust_accuracy"] = summary["robust_accuracy"] = accuracy
+    pgd = next(a for a in summary["attacks"] if a["name"] == "pgd")
+    summary["attacks"] = [
+        {**pgd, "name": name, "robust_accuracy": float(mask.mean())} for name, mask in masks.items()
+    ]
+    summary["robust_accuracy"] = worst
     summary["points_sha256"] = points_sha256
     path.write_text(json.dumps(summary))
 
@@ -151,3 +161,37 @@ def test_an_order_claim_tests_each_neighbour_in_the_papers_order(tmp_path):
     # The paper's PGD-20: Standard 0.54 < Madry 95.52, so Madry must beat Standard.
     assert "- mnist/lenet-pgd_at beats mnist/lenet-standard by pgd:" in text
     assert "The paper's order holds: every margin for it and significant (on the 1 of 1" in text
+
+
+def test_a_claim_is_tested_again_on_the_worst_case_when_another_attack_found_less(tmp_path):
+    """The claim's attack says pgd_at beats standard by 2 points; an adaptive attack
+    finds pgd_at masked, 10 points lower: the worst case reverses the verdict."""
+    _two_entries(tmp_path)
+    loser = np.zeros(1000, bool)
+    loser[:480] = True
+    winner = loser.copy()
+    winner[480:500] = True
+    masked = winner.copy()
+    masked[300:400] = False
+    _with_masks(tmp_path / "mnist" / "lenet-pgd_at" / "eval.json", winner, adaptive_mask=masked)
+    _with_masks(tmp_path / "mnist" / "lenet-standard" / "eval.json", loser)
+    text = _beats_table(tmp_path, "mnist/lenet-pgd_at", "mnist/lenet-standard")
+    assert "- The claim holds: every margin for it and significant" in text
+    assert "which is below pgd for mnist/lenet-pgd_at:" in text
+    assert (
+        "  - mnist/lenet-pgd_at does NOT beat mnist/lenet-standard by the worst case: "
+        "40.00 vs 48.00, a margin of -8.00 points (on the same 1000 points, 20 are robust "
+        "only under the first and 100 only under the second" in text
+    )
+    assert "  - The claim, under the worst case, does NOT hold: 1 significantly against" in text
+
+
+def test_no_worst_case_verdict_when_the_claims_attack_is_the_worst(tmp_path):
+    _two_entries(tmp_path)
+    winner = np.zeros(1000, bool)
+    winner[:500] = True
+    _with_masks(tmp_path / "mnist" / "lenet-pgd_at" / "eval.json", winner)
+    _with_masks(tmp_path / "mnist" / "lenet-standard" / "eval.json", winner[::-1].copy())
+    text = _beats_table(tmp_path, "mnist/lenet-pgd_at", "mnist/lenet-standard")
+    assert "does NOT beat mnist/lenet-standard by pgd" in text
+    assert "Under the worst case" not in text and "by the worst case" not in text

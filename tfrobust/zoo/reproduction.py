@@ -98,6 +98,7 @@ def claim_verdict(table, entries):
                 f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
                 f"{verdict} {100 * tolerance:g} points."
             )
+    tested, subject = claim.get("beats", []), "claim"
     if len(pairs) > 1:
         ours_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[1])]
         paper_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[2])]
@@ -110,13 +111,28 @@ def claim_verdict(table, entries):
                 f"{' < '.join(paper_order)}."
             )
         )
-        if not claim.get("beats"):  # an order claim: each neighbour in the paper's order
-            lines += beats_verdict(
-                list(zip(paper_order[1:], paper_order[:-1])), metric, entries, "paper's order"
-            )
-    if claim.get("beats"):
-        lines += beats_verdict(claim["beats"], metric, entries)
+        if not tested:  # an order claim: each neighbour in the paper's order
+            tested, subject = list(zip(paper_order[1:], paper_order[:-1])), "paper's order"
+    lines += beats_verdict(tested, metric, entries, subject)
+    # A defense that masks gradients can look strong under the claim's attack alone.
+    lower = [name for name, entry in rows if _below_worst_case(entry, metric)]
+    worst = beats_verdict(tested, "worst", entries, f"{subject}, under the worst case,")
+    if lower and worst:
+        lines.append(
+            f"- Under the worst case over every attack (the defenses' adaptive attacks "
+            f"included), which is below {metric} for {', '.join(lower)}:"
+        )
+        lines += ["  " + line for line in worst]
     return lines
+
+
+def _below_worst_case(entry, metric):
+    """Whether some attack found `entry` less robust than `metric` did at the table's
+    budget (a column at another budget, `NAME@EPS`, has no worst case to compare)."""
+    if metric == "worst" or "@" in metric:
+        return False
+    ours, worst = measured(entry, metric), measured(entry, "worst")
+    return ours is not None and worst is not None and worst < ours
 
 
 def compare(winner, loser, metric):
@@ -157,7 +173,8 @@ def beats_verdict(beats, metric, entries, claim="claim"):
         )
         lines.append(
             f"- {winner} {'beats' if c.margin > 0 else 'does NOT beat'} {loser} by "
-            f"{metric}: {_pct(c.accuracy_a)} vs {_pct(c.accuracy_b)}, a margin of "
+            f"{'the worst case' if metric == 'worst' else metric}: "
+            f"{_pct(c.accuracy_a)} vs {_pct(c.accuracy_b)}, a margin of "
             f"{100 * c.margin:+.2f} points ({test} gives p = {c.p_value:.3f}, "
             + ("" if c.significant else "not ")
             + f"significant at the {LEVEL:g} level)."
@@ -266,7 +283,10 @@ def write_reproduction(models_root, out_dir):
         "tested on the points both were evaluated on, with McNemar's exact test on the "
         "points where they disagree (`tfrobust.evaluation.paired_comparison`, two-sided, "
         "5% level); a claim is 'not settled' when no margin is significant against it "
-        "but not every margin for it is.",
+        "but not every margin for it is. Where another attack (AutoAttack, a defense's "
+        "adaptive attack) found a row less robust than the claim's attack did, the claim "
+        "is tested again on each row's worst case: gradient masking can make a defense "
+        "look strong under one attack.",
         "",
     ]
     for table in tables:
