@@ -116,8 +116,8 @@ def claim_verdict(table, entries):
     lines += beats_verdict(tested, metric, entries, subject)
     # A defense that masks gradients can look strong under the claim's attack alone.
     lower = [name for name, entry in rows if _below_worst_case(entry, metric)]
-    worst = beats_verdict(tested, "worst", entries, f"{subject}, under the worst case,")
-    if lower and worst:
+    worst = lower and beats_verdict(tested, "worst", entries, f"{subject}, under the worst case,")
+    if worst:
         lines.append(
             f"- Under the worst case over every attack (the defenses' adaptive attacks "
             f"included), which is below {metric} for {', '.join(lower)}:"
