@@ -72,9 +72,26 @@ def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     assert "mnist/lenet-standard does NOT beat mnist/lenet-pgd_at by pgd:" in text
     # Both entries kept their per-point masks on the same points: compared point by point.
     assert "on the same 1000 points, 0 are robust only under the first and 908 only" in text
-    assert "McNemar's exact test gives p = 0.000, significant at the 0.05 level" in text
-    assert "The claim does NOT hold: 1 significantly against it (on the 1 of 1" in text
+    assert "McNemar's exact test gives p < 0.001, significant at the 0.05 level" in text
+    assert "The claim does NOT hold: 1 significantly against it (all 1 comparison measured)" in text
     assert "points of the paper" not in text and "within" not in text  # no tolerance given
+
+
+def test_a_verdict_on_part_of_the_rows_says_the_rest_are_not_measured(tmp_path):
+    _two_entries(tmp_path)
+    winner, loser, untrained = "mnist/lenet-pgd_at", "mnist/lenet-standard", "mnist/lenet-x"
+    table = {
+        "id": "t",
+        "title": "T",
+        "threat_model": {"norm": "linf", "eps": 0.3},
+        "claim": {"text": "c", "metric": "pgd", "beats": [[winner, loser], [winner, untrained]]},
+        "columns": ["pgd"],
+        "rows": [loser, untrained, winner],
+    }
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
+    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    assert f"Not yet measured: {untrained}; the verdict covers the rest." in text
+    assert "(on the 1 of 2 comparisons measured so far)" in text
 
 
 def _with_masks(path, pgd_mask, points_sha256="ab" * 32, adaptive_mask=None):
@@ -127,7 +144,7 @@ def test_a_beats_claim_compares_entries_point_by_point_when_their_masks_are_kept
     )
     if same_points:
         assert "on the same 1000 points, 20 are robust only under the first and 0 only" in text
-        assert "p = 0.000, significant" in text
+        assert "p < 0.001, significant" in text
         assert "The claim holds: every margin for it and significant" in text
     else:  # measured on other points: no pairing
         assert (
@@ -160,7 +177,10 @@ def test_an_order_claim_tests_each_neighbour_in_the_papers_order(tmp_path):
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
     # The paper's PGD-20: Standard 0.54 < Madry 95.52, so Madry must beat Standard.
     assert "- mnist/lenet-pgd_at beats mnist/lenet-standard by pgd:" in text
-    assert "The paper's order holds: every margin for it and significant (on the 1 of 1" in text
+    assert (
+        "The paper's order holds: every margin for it and significant (all 1 comparison measured)"
+        in text
+    )
 
 
 def test_a_claim_is_tested_again_on_the_worst_case_when_another_attack_found_less(tmp_path):

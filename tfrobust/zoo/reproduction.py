@@ -22,6 +22,11 @@ def _pct(value):
     return "-" if value is None else f"{100 * value:.2f}"
 
 
+def _p(value):
+    """A p-value as printed: `p = 0.000` would read as certainty, so below 0.001 a bound."""
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
 def _locate(summary, column):
     """The curve point holding `column`, and its name there (`worst`: the point at eps)."""
     from tfrobust.recipes.validation import parse_fraction
@@ -175,7 +180,7 @@ def beats_verdict(beats, metric, entries, claim="claim"):
             f"- {winner} {'beats' if c.margin > 0 else 'does NOT beat'} {loser} by "
             f"{'the worst case' if metric == 'worst' else metric}: "
             f"{_pct(c.accuracy_a)} vs {_pct(c.accuracy_b)}, a margin of "
-            f"{100 * c.margin:+.2f} points ({test} gives p = {c.p_value:.3f}, "
+            f"{100 * c.margin:+.2f} points ({test} gives {_p(c.p_value)}, "
             + ("" if c.significant else "not ")
             + f"significant at the {LEVEL:g} level)."
         )
@@ -191,10 +196,13 @@ def beats_verdict(beats, metric, entries, claim="claim"):
                 f"is not settled: {len(shown)} significantly for it, none significantly "
                 "against it; the rest are within the sampling error"
             )
-        lines.append(
-            f"- The {claim} {verdict} (on the {len(results)} of {len(beats)} comparisons "
-            "measured so far)."
+        plural = "s" if len(beats) != 1 else ""
+        coverage = (
+            f"all {len(beats)} comparison{plural} measured"
+            if len(results) == len(beats)
+            else f"on the {len(results)} of {len(beats)} comparison{plural} measured so far"
         )
+        lines.append(f"- The {claim} {verdict} ({coverage}).")
     return lines
 
 
