@@ -6,6 +6,7 @@ import pytest
 from keras import ops
 
 from tfrobust.attacks.fgsm import FGSM
+from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.protocol import PerturbationBudgetError
 from tfrobust.evaluation import SanityWarning
 from tfrobust.evaluation import evaluate
@@ -96,3 +97,52 @@ def test_evaluate_asserts_the_budget_of_a_broken_attack(robust_mnist_model, mnis
 
     with pytest.raises(PerturbationBudgetError, match="budget"):
         evaluate(robust_mnist_model, (x, y), attacks=[Overshoot(0.05)], eps=0.05, n=20)
+
+
+class MisleadingGradient(keras.layers.Layer):
+    """Identity forward; the gradient is scaled by cos(2 pi 255 x) per pixel.
+
+    At a clean image (pixels on the 1/255 grid) the gradient is the true one, so
+    one FGSM step from it is a real attack; off the grid most signs are wrong, so
+    PGD's later steps wander: gradient masking that only iterative attacks suffer.
+    """
+
+    def call(self, x):
+        fixed = ops.stop_gradient(x)
+        return fixed + (x - fixed) * ops.cos(2 * np.pi * 255.0 * x)
+
+
+@pytest.mark.jax
+def test_evaluate_reports_iterative_attacks_no_weaker_than_fgsm(robust_mnist_model, mnist_test):
+    x, y = mnist_test
+    summary = evaluate(
+        robust_mnist_model, (x, y), attacks=["fgsm", "pgd"], eps=robust_mnist_model.train_eps, n=100
+    )
+    check = next(c for c in summary.sanity if c.name == "iterative_vs_single_step")
+    assert check.passed, check.message
+    assert "fgsm" in check.message and "pgd" in check.message
+
+
+@pytest.mark.jax
+def test_evaluate_flags_pgd_weaker_than_fgsm(robust_mnist_model, mnist_test):
+    x, y = mnist_test
+    masked = wrap(robust_mnist_model, MisleadingGradient())
+    eps = robust_mnist_model.train_eps
+    with pytest.warns(SanityWarning, match="iterative_vs_single_step"):
+        summary = evaluate(masked, (x, y), attacks=["fgsm", "pgd"], eps=eps, n=100)
+    accuracy = {a.name: a.robust_accuracy for a in summary.attacks}
+    assert accuracy["pgd"] > accuracy["fgsm"]
+    failed = [c.name for c in summary.sanity if not c.passed]
+    assert failed == ["iterative_vs_single_step"]
+
+
+@pytest.mark.jax
+def test_the_single_step_check_needs_fgsm_and_a_pgd_that_reaches_eps(
+    robust_mnist_model, mnist_test
+):
+    x, y = mnist_test
+    eps = robust_mnist_model.train_eps
+    short = PGD(eps, step_size=eps / 10, steps=5, random_start=False, name="pgd-short")
+    for attacks in (["pgd"], ["fgsm", short]):
+        summary = evaluate(robust_mnist_model, (x, y), attacks=attacks, eps=eps, n=20)
+        assert "iterative_vs_single_step" not in [c.name for c in summary.sanity]

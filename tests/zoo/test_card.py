@@ -1,5 +1,6 @@
 """Model cards: Hugging Face sections, and numbers from the run, never from stale prose."""
 
+import dataclasses
 import json
 import shutil
 
@@ -7,6 +8,7 @@ import pytest
 
 from tfrobust.cli import main as cli
 from tfrobust.evaluation.summary import EvalSummary
+from tfrobust.evaluation.summary import SanityCheck
 from tfrobust.recipes import load_recipe
 from tfrobust.recipes.run import resolved
 from tfrobust.zoo.card import NO_COMMAND
@@ -46,6 +48,22 @@ def test_card_has_the_hub_sections_and_metadata(request):
         assert f"\n## {section}\n" in card, section
     eps = find_entries()[NAME].eps
     assert f"eps = {eps_text(eps)} in the [0, 1] pixel scale" in card
+
+
+def test_card_counts_the_sanity_checks_and_names_a_failed_one(request):
+    recipe = load_recipe(request.config.rootpath / RECIPE, scale="cpu")
+    summary = EvalSummary.from_dict(
+        json.loads((models_dir() / "mnist/lenet-pgd_at/eval.json").read_text())
+    )
+    assert f"Sanity checks: {len(summary.sanity)} run, all passed." in model_card(
+        resolved(recipe), summary, "tfrobust train"
+    )
+    failed = SanityCheck(name="more_iterations", passed=False, message="80 steps helped", url="")
+    summary = dataclasses.replace(summary, sanity=[*summary.sanity, failed])
+    card = model_card(resolved(recipe), summary, "tfrobust train")
+    assert (
+        f"Sanity checks: {len(summary.sanity)} run, 1 FAILED: more_iterations: 80 steps helped"
+    ) in card
 
 
 def test_card_states_the_epochs_that_ran(request):

@@ -4,11 +4,15 @@ An outsider's check of the zoo, kept out of the default run (`-m slow`: AutoAtta
 on 100 CIFAR-10 points takes minutes): the entry's own evaluation protocol
 (`recipe.yaml`'s attacks and settings) on the first 100 points of the order its
 `eval.json` names must agree with the published accuracies within the sampling
-error of 100 points (three standard errors, at least 3 points).
+error of 100 points (three standard errors, at least 3 points). The check that
+reads an evaluation's own results, `iterative_vs_single_step`, is re-derived
+from each eval.json in the default run.
 """
 
+import dataclasses
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +20,9 @@ import pytest
 from tfrobust import data
 from tfrobust import evaluation
 from tfrobust import zoo
+from tfrobust.evaluation import SanityWarning
+from tfrobust.evaluation import build_attacks
+from tfrobust.evaluation.sanity import iterative_vs_single_step
 
 N = 100
 ENTRIES = sorted(zoo.find_entries())
@@ -63,3 +70,22 @@ def test_published_accuracies_are_reproduced_on_the_first_100_points(name, share
     }
     assert not moved, f"{name}: (first {N} points, published) beyond the sampling error: {moved}"
     assert np.isclose(summary.n, N)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_each_entry_records_the_single_step_check_of_its_own_results(name):
+    entry = zoo.find_entries()[name]
+    published = json.loads((entry.path / "eval.json").read_text())
+    protocol = entry.recipe["evaluation"]
+    eps, norm = published["threat_model"]["eps"], published["threat_model"]["norm"]
+    built = build_attacks(
+        list(protocol["attacks"]), eps, norm, published["seed"], protocol.get("attack_kwargs")
+    )
+    accuracy = {a["name"]: a["robust_accuracy"] for a in published["attacks"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SanityWarning)
+        check = iterative_vs_single_step(
+            [(a, accuracy[a.name]) for a in built], eps, published["n"]
+        )
+    recorded = [c for c in published["sanity"] if c["name"] == "iterative_vs_single_step"]
+    assert recorded == ([dataclasses.asdict(check)] if check else [])

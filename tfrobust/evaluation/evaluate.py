@@ -336,7 +336,8 @@ def evaluate(
             points; a dict passes keyword arguments to it. Without it the
             checks of the model alone (`sanity.MODEL_CHECKS`: randomness,
             probabilities, number of classes, zero gradients), which cost a
-            few forward passes, still run and are reported.
+            few forward passes, still run and are reported, and so does
+            `sanity.iterative_vs_single_step`, read from the attacks' results.
         attack_kwargs: per-name settings, e.g.
             `{"autoattack": {"square_queries": 1000}}`; an `"attack"` entry
             makes a new name, e.g. `{"pgd100": {"attack": "pgd", "steps": 100}}`
@@ -429,6 +430,7 @@ def evaluate(
         if bar is not None:
             bar.stop()
     from tfrobust.evaluation.sanity import MODEL_CHECKS
+    from tfrobust.evaluation.sanity import iterative_vs_single_step
     from tfrobust.evaluation.sanity import sanity_checks
 
     options = dict(sanity) if isinstance(sanity, dict) else {}
@@ -438,6 +440,10 @@ def evaluate(
     checks = list(
         sanity_checks(model, x[:k], y[:k], eps=eps, norm=norm, seed=seed, **options).checks
     )
+    plain_results = [(a, float(m.mean())) for a, m, d in zip(built, masks, targets) if not d]
+    single_step = iterative_vs_single_step(plain_results, eps, len(x))
+    if single_step is not None:
+        checks.append(single_step)
     n_points = len(x)
     results = [
         AttackResult(

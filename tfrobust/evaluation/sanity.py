@@ -20,6 +20,10 @@ Checks:
     blackbox_vs_whitebox: the score-based Square attack must not beat the
         white-box attacks (if it does, gradients are masked).
     perturbation_budget: every adversarial example lies in [0, 1] and its ball.
+
+`iterative_vs_single_step` reads an evaluation's own results instead (no
+attack of its own): `evaluate` adds it to every summary whose attacks include
+FGSM and a PGD that can reach eps.
 """
 
 import dataclasses
@@ -33,6 +37,7 @@ from keras import ops
 from tfrobust import backend
 from tfrobust.attacks import losses
 from tfrobust.attacks.apgd import APGD
+from tfrobust.attacks.fgsm import FGSM
 from tfrobust.attacks.pgd import PGD
 from tfrobust.attacks.protocol import attack_still_robust
 from tfrobust.attacks.protocol import predict_labels
@@ -115,6 +120,11 @@ class _Attacker:
         return float(attempt.robust.mean())
 
 
+def two_points_of_noise(n):
+    """How much a robust accuracy on `n` points may rise before a comparison fails."""
+    return max(0.02, 2.0 / max(n, 1))
+
+
 def _check(name, passed, detail, advice, url):
     """A `SanityCheck`; the advice (cause and fix) is added only when it failed."""
     message = detail if passed else f"{detail}; {advice}"
@@ -159,7 +169,7 @@ def sanity_checks(
     """
     x = np.asarray(x, dtype="float32")
     y = np.asarray(y).astype("int64")
-    tol = max(0.02, 2.0 / max(len(x), 1)) if tolerance is None else float(tolerance)
+    tol = two_points_of_noise(len(x)) if tolerance is None else float(tolerance)
     wanted = set(CHECKS if checks is None else checks)
     if wanted - set(CHECKS):
         raise ValueError(
@@ -183,11 +193,13 @@ def sanity_checks(
     )
     results = [c for c in results if c.name in wanted]
     for check in results:
-        if not check.passed:
-            warnings.warn(
-                f"{check.name}: {check.message} See {check.url}", SanityWarning, stacklevel=2
-            )
+        _warn_if_failed(check)
     return SanityReport(checks=tuple(results))
+
+
+def _warn_if_failed(check):
+    if not check.passed:
+        warnings.warn(f"{check.name}: {check.message} See {check.url}", SanityWarning, stacklevel=3)
 
 
 def _model_checks(model, x, y, batch_size, wanted):
@@ -377,3 +389,39 @@ def _attack_checks(
         )
     )
     return [c for c in checks if c.name in wanted]
+
+
+def iterative_vs_single_step(results, eps, n):
+    """Carlini et al.'s "iterative attacks must beat single-step ones", on an evaluation's results.
+
+    `results` holds `(attack, robust accuracy)` pairs measured on the same `n`
+    points. Every untargeted plain `PGD` (any loss) whose steps can reach `eps`
+    (`steps * step_size >= eps`) must leave at most FGSM's accuracy, up to the
+    other checks' `two_points_of_noise(n)`: one that leaves more
+    is misled by the loss surface (gradient masking), so its number overstates
+    robustness. Returns None when the results hold no FGSM or no such PGD;
+    warns (`SanityWarning`) when the check fails.
+    """
+    single = {a.name: acc for a, acc in results if isinstance(a, FGSM)}
+    iterative = {
+        a.name: acc
+        for a, acc in results
+        if type(a) is PGD and not a.targeted and a.steps * a.step_size >= eps * (1 - 1e-6)
+    }
+    if not single or not iterative:
+        return None
+    floor = min(single.values())
+    tol = two_points_of_noise(n)
+    weaker = sorted(name for name, acc in iterative.items() if acc > floor + tol)
+    listed = ", ".join(f"{name} {acc:.3f}" for name, acc in {**single, **iterative}.items())
+    check = _check(
+        "iterative_vs_single_step",
+        not weaker,
+        f"robust accuracy on the evaluation's {n} points: {listed}",
+        f"{', '.join(weaker)} left more points robust than one FGSM step: the iterative "
+        "attacks are misled by the loss surface (gradient masking), so their accuracies "
+        "overstate robustness; trust AutoAttack and the adaptive attacks instead.",
+        CHECKLIST,
+    )
+    _warn_if_failed(check)
+    return check

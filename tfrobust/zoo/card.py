@@ -200,7 +200,8 @@ def model_card(recipe_dict, summary, command, training_time=None):
         + (
             f"{len(summary.sanity)} run, all passed."
             if summary.sanity and not failed
-            else "FAILED: " + "; ".join(f"{c.name}: {c.message}" for c in failed)
+            else f"{len(summary.sanity)} run, {len(failed)} FAILED: "
+            + "; ".join(f"{c.name}: {c.message}" for c in failed)
             if failed
             else "not run."
         ),
