@@ -93,3 +93,5 @@ def test_leaderboard_lists_every_entry(zoo_root, tmp_path):
     shutil.copytree(zoo_root, root)
     text = zoo.write_leaderboard(root).read_text()
     assert f"[{NAME}]({NAME}/MODEL_CARD.md)" in text and "Linf 0.3" in text
+    checks = zoo.find_entries(root)[NAME].summary.sanity
+    assert text.rstrip().endswith(f"| {len(checks)}/{len(checks)} passed |")
