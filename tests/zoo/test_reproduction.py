@@ -60,6 +60,18 @@ def test_table_cells_come_from_eval_json_and_missing_rows_say_so(tmp_path):
     assert (tmp_path / "docs" / "t.png").stat().st_size > 0
 
 
+def test_a_row_that_failed_a_sanity_check_is_named_under_the_table(tmp_path):
+    _two_entries(tmp_path)
+    path = tmp_path / "mnist" / "lenet-pgd_at" / "eval.json"
+    summary = json.loads(path.read_text())
+    summary["sanity"][0]["passed"] = False
+    path.write_text(json.dumps(summary))
+    text = _beats_table(tmp_path, "mnist/lenet-pgd_at", "mnist/lenet-standard")
+    failed = summary["sanity"][0]["name"]
+    assert f"- mnist/lenet-pgd_at fails the sanity check {failed}:" in text
+    assert "lenet-standard fails" not in text
+
+
 def test_an_entry_under_another_threat_model_is_not_compared(tmp_path):
     _zoo(tmp_path, {"norm": "linf", "eps": 0.1})
     text = write_reproduction(tmp_path, tmp_path / "docs").read_text()

@@ -241,8 +241,26 @@ def table_markdown(table, all_entries):
     return "\n".join(
         lines
         + ([""] + verdict if verdict else [])
+        + _failed_sanity(table["rows"], entries)
         + ["", f"![robust accuracy against epsilon]({table['id']}.png)", ""]
     )
+
+
+def _failed_sanity(rows, entries):
+    """A line per row whose evaluation failed a sanity check: some of its cells overstate it."""
+    lines = []
+    for name in rows:
+        failed = (
+            [c.name for c in entries[name].summary.sanity if not c.passed]
+            if name in entries
+            else []
+        )
+        if failed:
+            lines.append(
+                f"- {name} fails the sanity check {', '.join(failed)}: some of its cells "
+                "overstate its robustness (its card says which)."
+            )
+    return [""] + lines if lines else []
 
 
 def plot_table(table, all_entries, path):
