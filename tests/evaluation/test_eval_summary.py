@@ -1,5 +1,6 @@
 """The evaluation summary: schema, JSON round trip, atomic writes, Markdown, PNG."""
 
+import dataclasses
 import json
 
 import keras
@@ -13,6 +14,9 @@ from tfrobust.evaluation import evaluate
 from tfrobust.evaluation import read_json
 from tfrobust.evaluation import write_json
 from tfrobust.evaluation import write_report
+from tfrobust.evaluation.summary import CurvePoint
+from tfrobust.evaluation.summary import attacks_at_every_budget
+from tfrobust.evaluation.summary import from_bits
 from tfrobust.evaluation.summary import validate
 
 
@@ -124,3 +128,27 @@ def test_schema_rejects_bad_summaries(summary, edit, message):
     edit(data)
     with pytest.raises(SchemaError, match=message):
         EvalSummary.from_dict(data)
+
+
+def _point(eps, **masks):
+    return CurvePoint(
+        eps=eps,
+        robust_accuracy=float(np.logical_and.reduce([from_bits(b) for b in masks.values()]).mean()),
+        attacks={name: from_bits(bits).mean() for name, bits in masks.items()},
+        robust=masks,
+    )
+
+
+def test_the_like_for_like_line_keeps_the_attacks_run_at_every_budget():
+    """The full suite runs only at the threat model's eps; the line must not drop for it there."""
+    curve = [
+        _point(0.0, clean="1111"),
+        _point(2 / 255, pgd="1110", pgd5="1101"),
+        _point(8 / 255, pgd="1100", pgd5="1100", autoattack="1000"),
+    ]
+    names = attacks_at_every_budget(curve)
+    assert names == ["pgd", "pgd5"]
+    assert [p.worst_of(names) for p in curve] == [1.0, 0.5, 0.5]
+    assert curve[2].robust_accuracy == 0.25  # the cross, below the line
+    without_masks = dataclasses.replace(curve[1], robust={})
+    assert without_masks.worst_of(names) == 0.75  # the lowest single attack: all it can say

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
+from tfrobust.evaluation.report import plot_curve
+from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.entry import models_dir
 from tfrobust.zoo.reproduction import write_reproduction
 
@@ -227,3 +229,40 @@ def test_no_worst_case_verdict_when_the_claims_attack_is_the_worst(tmp_path):
     text = _beats_table(tmp_path, "mnist/lenet-pgd_at", "mnist/lenet-standard")
     assert "does NOT beat mnist/lenet-standard by pgd" in text
     assert "Under the worst case" not in text and "by the worst case" not in text
+
+
+def test_the_plot_keeps_one_attack_set_along_epsilon_and_crosses_the_full_suite(tmp_path):
+    """The AT row ran PGD-20 and PGD-5 at every eps, and AutoAttack too at 8/255 only."""
+    from matplotlib.figure import Figure
+
+    curve = find_entries(models_dir())["cifar10/resnet18_w0.25-pgd_at"].summary.curve
+    ax = Figure().add_subplot()
+    assert plot_curve(ax, curve, "at")
+    line, cross = ax.lines
+    at_eps = curve[-1]
+    assert line.get_ydata()[-1] == 100 * at_eps.worst_of(["pgd", "pgd5"])
+    assert list(cross.get_ydata()) == [100 * at_eps.robust_accuracy]
+    assert cross.get_ydata()[0] < line.get_ydata()[-1]
+
+    table = {
+        "id": "t",
+        "title": "T",
+        "threat_model": {"norm": "linf", "eps": at_eps.eps},
+        "claim": {"text": "c", "metric": "pgd"},
+        "columns": ["pgd"],
+        "rows": ["cifar10/resnet18_w0.25-pgd_at"],
+    }
+    (tmp_path / "tables.yaml").write_text(yaml.safe_dump([table]))
+    shutil.copytree(
+        models_dir() / "cifar10" / "resnet18_w0.25-pgd_at",
+        tmp_path / "cifar10" / "resnet18_w0.25-pgd_at",
+    )
+    text = write_reproduction(tmp_path, tmp_path / "docs").read_text()
+    assert (
+        "lines join each row's worst case over the attacks run at every epsilon (pgd, pgd5," in text
+    )
+
+
+def test_a_table_with_no_cross_has_no_caption_for_it(tmp_path):
+    _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
+    assert "a cross is" not in write_reproduction(tmp_path, tmp_path / "docs").read_text()

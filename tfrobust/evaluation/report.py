@@ -10,6 +10,7 @@ import os
 import pathlib
 
 from tfrobust.evaluation.summary import EvalSummary
+from tfrobust.evaluation.summary import attacks_at_every_budget
 from tfrobust.zoo.files import atomic_path
 
 
@@ -94,24 +95,56 @@ def write_markdown(summary, path):
     return _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
+ALL_ATTACKS_MARKER = {"marker": "x", "markersize": 9, "markeredgewidth": 2, "linestyle": "none"}
+
+
+def plot_curve(ax, curve, label):
+    """Draw `curve` on `ax`; return whether it drew a cross.
+
+    The line joins the worst case of the attacks run at every budget
+    (`attacks_at_every_budget`), so it compares like with like; a cross marks
+    the worst case over every attack where more ran (the threat model's eps).
+    """
+    names = attacks_at_every_budget(curve)
+    (line,) = ax.plot(
+        [p.eps for p in curve], [100 * p.worst_of(names) for p in curve], marker="o", label=label
+    )
+    more = [p for p in curve if set(p.attacks) - set(names)]
+    ax.plot(
+        [p.eps for p in more],
+        [100 * p.robust_accuracy for p in more],
+        color=line.get_color(),
+        **ALL_ATTACKS_MARKER,
+    )
+    return bool(more)
+
+
+def all_attacks_handle():
+    """The legend entry that explains `plot_curve`'s crosses."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color="black", label="worst case over every attack", **ALL_ATTACKS_MARKER)
+
+
 def plot_accuracy_vs_eps(summary, path):
-    """PNG of worst-case robust accuracy against epsilon (Agg backend)."""
+    """PNG of robust accuracy against epsilon (Agg backend), drawn by `plot_curve`."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    eps = [p.eps for p in summary.curve]
-    acc = [100 * p.robust_accuracy for p in summary.curve]
     fig = Figure(figsize=(5, 3.5), dpi=100)
     ax = fig.add_subplot()
-    ax.plot(eps, acc, marker="o")
+    names = attacks_at_every_budget(summary.curve)
+    crossed = plot_curve(ax, summary.curve, label=f"worst case of {', '.join(names)}")
     ax.axvline(summary.threat_model.eps, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel(f"epsilon ({summary.threat_model.norm})")
     ax.set_ylabel("robust accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(f"{summary.model}: {', '.join(a.name for a in summary.attacks)}", fontsize=9)
+    ax.set_title(summary.model, fontsize=9)
     ax.grid(alpha=0.3)
+    handles = ax.get_legend_handles_labels()[0] + ([all_attacks_handle()] if crossed else [])
+    ax.legend(handles=handles, fontsize=8)
     fig.tight_layout()
     return _atomic_write(path, lambda f: fig.savefig(f, format="png"))
 

@@ -59,6 +59,31 @@ class CurvePoint:
         bits = self.robust.get(name)
         return None if bits is None else from_bits(bits)
 
+    def worst_of(self, names):
+        """Accuracy counting a point robust only if it survives every attack in `names`.
+
+        The clean accuracy at eps 0. Without the per-point masks (older `eval.json`s)
+        the best a reader can say is the lowest single attack's accuracy.
+        """
+        if self.eps == 0 or not names:
+            return self.robust_accuracy
+        masks = [self.mask(name) for name in names]
+        if any(m is None for m in masks):
+            return min(self.attacks[name] for name in names)
+        return float(np.logical_and.reduce(masks).mean())
+
+
+def attacks_at_every_budget(curve):
+    """The attacks run at every nonzero budget of `curve`, sorted.
+
+    The evaluation runs its full suite (AutoAttack, C&W, ...) at the threat
+    model's epsilon and cheap attacks elsewhere, so the worst case falls there
+    for the stronger attacks, not the larger budget. A line through the worst
+    case of these attacks alone compares like with like along the epsilon axis.
+    """
+    names = [set(p.attacks) for p in curve if p.eps > 0]
+    return sorted(set.intersection(*names)) if names else []
+
 
 def to_bits(mask):
     """A boolean mask as the text kept in JSON: one `0`/`1` per point."""

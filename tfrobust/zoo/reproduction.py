@@ -7,10 +7,14 @@ claim is checked on them. Rows not trained yet say so.
 """
 
 import pathlib
+import textwrap
 
 import numpy as np
 import yaml
 
+from tfrobust.evaluation.report import all_attacks_handle
+from tfrobust.evaluation.report import plot_curve
+from tfrobust.evaluation.summary import attacks_at_every_budget
 from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.files import atomic_path
 from tfrobust.zoo.files import write_text
@@ -242,6 +246,7 @@ def table_markdown(table, all_entries):
         lines
         + ([""] + verdict if verdict else [])
         + _failed_sanity(table["rows"], entries)
+        + _plot_caption(table, entries)
         + ["", f"![robust accuracy against epsilon]({table['id']}.png)", ""]
     )
 
@@ -264,35 +269,44 @@ def _failed_sanity(rows, entries):
 
 
 def plot_table(table, all_entries, path):
-    """Worst-case robust accuracy against epsilon, one line per trained row."""
+    """Robust accuracy against epsilon, one line per trained row (`plot_curve`)."""
     entries = comparable(table, all_entries)
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 4), dpi=100)
+    fig = Figure(figsize=(6, 4.5), dpi=100)
     ax = fig.add_subplot()
-    for name in table["rows"]:
-        if name in entries:
-            curve = entries[name].summary.curve
-            ax.plot(
-                [p.eps for p in curve],
-                [100 * p.robust_accuracy for p in curve],
-                marker="o",
-                label=name,
-            )
+    crossed = [plot_curve(ax, entries[n].summary.curve, n) for n in table["rows"] if n in entries]
     ax.set_xlabel("epsilon")
-    ax.set_ylabel("worst-case robust accuracy (%)")
+    ax.set_ylabel("robust accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(table["title"], fontsize=9)
+    ax.set_title(textwrap.fill(table["title"], 90), fontsize=8)
     ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+    if crossed:
+        handles = ax.get_legend_handles_labels()[0] + (
+            [all_attacks_handle()] if any(crossed) else []
+        )
+        ax.legend(handles=handles, fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return path
+
+
+def _plot_caption(table, entries):
+    """What the plot's lines and crosses are: a cross's drop is the attacks', not the budget's."""
+    curves = [entries[n].summary.curve for n in table["rows"] if n in entries]
+    shared = [attacks_at_every_budget(curve) for curve in curves]
+    if not any(set(p.attacks) - set(s) for curve, s in zip(curves, shared) for p in curve):
+        return []
+    return [
+        "",
+        "The plot's lines join each row's worst case over the attacks run at every epsilon "
+        f"({', '.join(sorted(set().union(*shared)))}, where the row ran them); a cross is its "
+        "worst case over every attack, run at the threat model's epsilon only.",
+    ]
 
 
 def write_reproduction(models_root, out_dir):
