@@ -6,6 +6,7 @@ model being trained, the cache is read on a second build and recomputed when
 the fixed model changes, and a recipe trains one compiled step from them.
 """
 
+import json
 import pathlib
 
 import keras
@@ -180,6 +181,10 @@ def test_a_recipe_run_trains_from_the_fixed_models_maps(tmp_path):
     run.fit(recipe, tmp_path / "run", tf.distribute.get_strategy(), verbose=0, callbacks=[logs])
     assert np.isfinite(logs.logs["loss"]) and "val_adv_accuracy" in logs.logs
     assert len(list((tmp_path / "cache" / "cifar10").glob("*.npy"))) == 2
+    times = json.loads((tmp_path / "run" / "training_time.json").read_text())
+    assert set(times["epochs"]) == {"0"}
+    (setup,) = times["setup"].values()  # the maps' computation, recorded for the card
+    assert setup["seconds"] > 0 and setup["machine"] == run.machine()
 
 
 def test_the_cache_is_reused_and_invalidated_by_a_new_fixed_model(tmp_path, monkeypatch):

@@ -152,3 +152,18 @@ def test_a_run_resumed_on_another_machine_gives_each_machines_share():
     )
     del times["epochs"]["2"]
     assert training_line(times) == f"Training time: 60.0 min of wall time for 2 epochs on {slow}."
+
+
+def test_the_data_set_up_is_named_once_it_takes_a_minute():
+    """SAT computes a fixed model's saliency maps before its first epoch: part of its cost."""
+    machine = "2 cores, AMD EPYC, oneDNN"
+    times = {
+        "epochs": {"0": {"seconds": 600, "machine": machine}},
+        "setup": {"t0, epoch 0": {"seconds": 1080, "machine": machine}},
+    }
+    assert training_line(times) == (
+        f"Training time: 10.0 min of wall time for 1 epochs on {machine}. Before that, "
+        "18.0 min went to preparing the data (loading it and any precomputed saliency maps)."
+    )
+    times["setup"] = {"t0, epoch 0": {"seconds": 5, "machine": machine}}
+    assert training_line(times).endswith(f"on {machine}.")

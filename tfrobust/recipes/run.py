@@ -9,6 +9,7 @@ evaluation, and the evaluation batch by batch (`eval_parts/`).
 """
 
 import dataclasses
+import datetime
 import json
 import os
 import pathlib
@@ -63,9 +64,15 @@ class EpochTimes(keras.callbacks.Callback):
         self._start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        record = json.loads(self.path.read_text()) if self.path.is_file() else {"epochs": {}}
-        record["epochs"][str(epoch)] = {"seconds": time.time() - self._start, "machine": machine()}
-        write_text(self.path, json.dumps(record, indent=1) + "\n")
+        _record_time(self.path, "epochs", str(epoch), time.time() - self._start)
+
+
+def _record_time(path, kind, key, seconds):
+    """Add `seconds` under `kind`/`key` of `training_time.json`, keeping the rest."""
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    record.setdefault("epochs", {})
+    record.setdefault(kind, {})[key] = {"seconds": seconds, "machine": machine()}
+    write_text(path, json.dumps(record, indent=1) + "\n")
 
 
 def machine():
@@ -113,7 +120,15 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
         robust = build.trainer(recipe, classifier)
         robust.compile(optimizer=build.optimizer(recipe))
         first_epoch = backup.restore(robust, out_dir / BACKUP)
+    start = time.time()
     train, validation = build.datasets(recipe, first_epoch)
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    _record_time(  # SAT's saliency maps of a fixed model can take a fifth of its training
+        out_dir / zoo_entry.TRAINING_TIME,
+        "setup",
+        f"{started}, epoch {first_epoch}",
+        time.time() - start,
+    )
     callbacks = [
         keras.callbacks.TensorBoard(str(out_dir / "logs")),
         backup.EpochBackup(out_dir / BACKUP),

@@ -65,6 +65,8 @@ def training_line(training_time):
     """One sentence on how long training took, from `training_time.json`'s contents.
 
     A run resumed elsewhere gives each machine's share, since their speeds differ.
+    Preparing the data before the first epoch (`setup`) is named once it takes a
+    minute: SAT's saliency maps of a fixed model are part of what the method costs.
     """
     epochs = (training_time or {}).get("epochs", {})
     if not epochs:
@@ -73,15 +75,22 @@ def training_line(training_time):
     by_machine = {}
     for e in epochs.values():
         by_machine.setdefault(e["machine"], []).append(e["seconds"])
+    line = f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs"
     if len(by_machine) == 1:
-        return (
-            f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs "
-            f"on {next(iter(by_machine))}."
+        line += f" on {next(iter(by_machine))}."
+    else:
+        shares = "; ".join(
+            f"{len(times)} on {name} ({sum(times) / 60:.1f} min)"
+            for name, times in by_machine.items()
         )
-    shares = "; ".join(
-        f"{len(times)} on {name} ({sum(times) / 60:.1f} min)" for name, times in by_machine.items()
-    )
-    return f"Training time: {seconds / 60:.1f} min of wall time for {len(epochs)} epochs: {shares}."
+        line += f": {shares}."
+    setup = sum(s["seconds"] for s in training_time.get("setup", {}).values())
+    if setup >= 60:
+        line += (
+            f" Before that, {setup / 60:.1f} min went to preparing the data "
+            "(loading it and any precomputed saliency maps)."
+        )
+    return line
 
 
 def overrides(command):
