@@ -75,18 +75,23 @@ def _record_time(path, kind, key, seconds):
     write_text(path, json.dumps(record, indent=1) + "\n")
 
 
-def machine():
-    """Where a run trained, for its card: core count, CPU model, oneDNN, accelerators.
+CPUINFO = pathlib.Path("/proc/cpuinfo")
 
-    TensorFlow's oneDNN kernels change a CPU's speed 2x (`cli.main.use_onednn`).
+
+def machine():
+    """Where a run trained, for its card: core count, CPU model, AVX-512, oneDNN, accelerators.
+
+    TensorFlow's oneDNN kernels change a CPU's speed 2x (`cli.main.use_onednn`),
+    and AVX-512 as much again: cloud CPUs often report a model name ("AMD EPYC")
+    that is the same for generations with and without it.
     """
-    cpuinfo = pathlib.Path("/proc/cpuinfo")
-    names = [
-        line.split(":", 1)[1].strip()
-        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
-        if line.startswith("model name")
-    ]
-    text = f"{os.cpu_count()} cores, {names[0] if names else platform.machine()}"
+    fields = {}
+    for line in CPUINFO.read_text().splitlines() if CPUINFO.exists() else []:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())  # the first processor's
+    text = f"{os.cpu_count()} cores, {fields.get('model name', platform.machine())}"
+    if "avx512f" in fields.get("flags", "").split():
+        text += ", AVX-512"
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
         from tensorflow.python.util import _pywrap_util_port
