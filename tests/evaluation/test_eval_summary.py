@@ -14,6 +14,7 @@ from tfrobust.evaluation import evaluate
 from tfrobust.evaluation import read_json
 from tfrobust.evaluation import write_json
 from tfrobust.evaluation import write_report
+from tfrobust.evaluation.report import markdown
 from tfrobust.evaluation.summary import CurvePoint
 from tfrobust.evaluation.summary import attacks_at_every_budget
 from tfrobust.evaluation.summary import from_bits
@@ -152,3 +153,13 @@ def test_the_like_for_like_line_keeps_the_attacks_run_at_every_budget():
     assert curve[2].robust_accuracy == 0.25  # the cross, below the line
     without_masks = dataclasses.replace(curve[1], robust={})
     assert without_masks.worst_of(names) == 0.75  # the lowest single attack: all it can say
+
+
+@pytest.mark.jax
+def test_the_markdown_curve_names_the_attacks_behind_each_budget(summary):
+    """So a reader sees that the drop at the threat model's eps may be the stronger suite's."""
+    text = markdown(summary)
+    assert "| 0 | 80.00% | clean |" in text
+    for point in summary.curve[1:]:
+        row = f"| {point.eps:.6g} | {100 * point.robust_accuracy:.2f}% | fgsm, square |"
+        assert row in text

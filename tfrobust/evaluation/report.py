@@ -74,8 +74,10 @@ def markdown(summary):
             lines.append(f"| &nbsp;&nbsp;not run: {', '.join(attack.skipped)} | | |")
     lines.append(f"| **worst case** | **{_pct(summary.robust_accuracy)}** | |")
     if len(summary.curve) > 1:
-        lines += ["", "| eps | robust accuracy |", "|---:|---:|"]
-        lines += [f"| {p.eps:.6g} | {_pct(p.robust_accuracy)} |" for p in summary.curve]
+        lines += ["", "| eps | robust accuracy | worst case of |", "|---:|---:|---|"]
+        for p in summary.curve:
+            names = "clean" if p.eps == 0 else ", ".join(sorted(p.attacks)) or "not recorded"
+            lines.append(f"| {p.eps:.6g} | {_pct(p.robust_accuracy)} | {names} |")
     if any(attack.adaptive_for for attack in summary.attacks):
         from tfrobust.evaluation.adaptive import describe
 
