@@ -30,9 +30,10 @@ from tfrobust.recipes.load import load_recipe
 def images_per_second(recipe, steps, warmup=2):
     """Mean training throughput of the recipe's own step after `warmup` steps."""
     keras.utils.set_random_seed(0)
-    classifier = build.model(recipe)
-    robust = build.trainer(recipe, classifier)
-    robust.compile(optimizer=build.optimizer(recipe))
+    with build.dtype_policy(recipe):
+        classifier = build.model(recipe)
+        robust = build.trainer(recipe, classifier)
+        robust.compile(optimizer=build.optimizer(recipe))
     spec = data.get_spec(recipe.dataset.name)
     n = recipe.training.batch_size
     rng = np.random.default_rng(0)

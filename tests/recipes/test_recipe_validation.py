@@ -89,6 +89,10 @@ def recipe_file(tmp_path):
             {"evaluation__curve_attacks": ["square"]},
             "evaluation.curve_attacks: must name attacks of evaluation.attacks",
         ),
+        (
+            {"training__dtype_policy": "bfloat16"},
+            "training.dtype_policy: one of float32, mixed_bfloat16, mixed_float16",
+        ),
     ],
 )
 def test_bad_values_name_the_key(recipe_file, changes, message):

@@ -1,5 +1,6 @@
 """Turn a validated `Recipe` into data, a model, an objective, an attack, an optimizer."""
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -126,6 +127,21 @@ def saliency_maps(recipe, images, labels, index):
             f"{images.shape[3]})"
         )
     return np.asarray(maps[index])
+
+
+@contextlib.contextmanager
+def dtype_policy(recipe):
+    """Build under the recipe's `training.dtype_policy`; the layers keep it, the process does not.
+
+    The trainer too: under mixed_float16 its compile wraps the optimizer in a
+    loss scale.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(recipe.training.dtype_policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def model(recipe, input_shape=None):

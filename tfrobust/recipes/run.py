@@ -120,7 +120,7 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
         raise RecipeError(
             f"training.eps_warmup_epochs: the recipe has no training attack. Received: {warmup}"
         )
-    with strategy.scope():
+    with strategy.scope(), build.dtype_policy(recipe):
         classifier = build.model(recipe)
         robust = build.trainer(recipe, classifier)
         robust.compile(optimizer=build.optimizer(recipe))

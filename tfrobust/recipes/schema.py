@@ -87,6 +87,9 @@ class ScheduleConfig:
             )
 
 
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
 @dataclasses.dataclass
 class TrainingConfig:
     epochs: int
@@ -98,11 +101,19 @@ class TrainingConfig:
     # (`training.EpsilonWarmup`); 0: the full budget from the start.
     eps_warmup_epochs: int = 0
     seed: int = 0
+    # The Keras dtype policy the network trains in: mixed_bfloat16 on GPUs and
+    # TPUs; logits, losses and the attack's gradient stay float32 under any.
+    dtype_policy: str = "float32"
 
     def check(self, path):
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise RecipeError(f"{path}.{name}: must be >= 1. Received: {getattr(self, name)}")
+        if self.dtype_policy not in DTYPE_POLICIES:
+            raise RecipeError(
+                f"{path}.dtype_policy: one of {', '.join(DTYPE_POLICIES)} (mixed_bfloat16 on "
+                f"GPUs and TPUs). Received: {self.dtype_policy!r}"
+            )
         if self.eps_warmup_epochs < 0:
             raise RecipeError(
                 f"{path}.eps_warmup_epochs: must be >= 0. Received: {self.eps_warmup_epochs}"

@@ -135,7 +135,12 @@ def _procedure(recipe_dict):
         f"- {training['epochs']} epoch{'s' * (training['epochs'] != 1)} of "
         f"{optimizer['name']} (learning rate "
         f"{optimizer['learning_rate']:g}, {training['schedule']['name']} schedule), "
-        f"batch size {training['batch_size']}, seed {training['seed']}.",
+        f"batch size {training['batch_size']}, seed {training['seed']}"
+        + (
+            f", dtype policy {policy}."
+            if (policy := training.get("dtype_policy", "float32")) != "float32"
+            else "."
+        ),
     ]
 
 
