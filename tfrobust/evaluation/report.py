@@ -11,6 +11,7 @@ import pathlib
 
 from tfrobust.evaluation.summary import EvalSummary
 from tfrobust.evaluation.summary import attacks_at_every_budget
+from tfrobust.evaluation.summary import budgets_with_more_attacks
 from tfrobust.zoo.files import atomic_path
 
 
@@ -111,7 +112,7 @@ def plot_curve(ax, curve, label):
     (line,) = ax.plot(
         [p.eps for p in curve], [100 * p.worst_of(names) for p in curve], marker="o", label=label
     )
-    more = [p for p in curve if set(p.attacks) - set(names)]
+    more = budgets_with_more_attacks(curve)
     ax.plot(
         [p.eps for p in more],
         [100 * p.robust_accuracy for p in more],

@@ -85,6 +85,12 @@ def attacks_at_every_budget(curve):
     return sorted(set.intersection(*names)) if names else []
 
 
+def budgets_with_more_attacks(curve):
+    """The points of `curve` where attacks beyond `attacks_at_every_budget` ran."""
+    shared = set(attacks_at_every_budget(curve))
+    return [p for p in curve if set(p.attacks) - shared]
+
+
 def to_bits(mask):
     """A boolean mask as the text kept in JSON: one `0`/`1` per point."""
     return "".join("1" if r else "0" for r in mask)

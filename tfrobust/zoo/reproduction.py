@@ -15,6 +15,7 @@ import yaml
 from tfrobust.evaluation.report import all_attacks_handle
 from tfrobust.evaluation.report import plot_curve
 from tfrobust.evaluation.summary import attacks_at_every_budget
+from tfrobust.evaluation.summary import budgets_with_more_attacks
 from tfrobust.zoo.entry import find_entries
 from tfrobust.zoo.files import atomic_path
 from tfrobust.zoo.files import write_text
@@ -299,7 +300,7 @@ def _plot_caption(table, entries):
     """What the plot's lines and crosses are: a cross's drop is the attacks', not the budget's."""
     curves = [entries[n].summary.curve for n in table["rows"] if n in entries]
     shared = [attacks_at_every_budget(curve) for curve in curves]
-    if not any(set(p.attacks) - set(s) for curve, s in zip(curves, shared) for p in curve):
+    if not any(budgets_with_more_attacks(curve) for curve in curves):
         return []
     return [
         "",
