@@ -243,6 +243,9 @@ def test_the_plot_keeps_one_attack_set_along_epsilon_and_crosses_the_full_suite(
     assert line.get_ydata()[-1] == 100 * at_eps.worst_of(["pgd", "pgd5"])
     assert list(cross.get_ydata()) == [100 * at_eps.robust_accuracy]
     assert cross.get_ydata()[0] < line.get_ydata()[-1]
+    below_eps = Figure().add_subplot()
+    assert not plot_curve(below_eps, curve[:-1], "at")
+    assert len(below_eps.lines) == 1
 
     table = {
         "id": "t",

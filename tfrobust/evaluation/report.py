@@ -113,12 +113,13 @@ def plot_curve(ax, curve, label):
         [p.eps for p in curve], [100 * p.worst_of(names) for p in curve], marker="o", label=label
     )
     more = budgets_with_more_attacks(curve)
-    ax.plot(
-        [p.eps for p in more],
-        [100 * p.robust_accuracy for p in more],
-        color=line.get_color(),
-        **ALL_ATTACKS_MARKER,
-    )
+    if more:
+        ax.plot(
+            [p.eps for p in more],
+            [100 * p.robust_accuracy for p in more],
+            color=line.get_color(),
+            **ALL_ATTACKS_MARKER,
+        )
     return bool(more)
 
 
