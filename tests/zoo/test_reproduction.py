@@ -91,6 +91,18 @@ def test_a_beats_claim_states_each_margin_against_the_sampling_error(tmp_path):
     assert "points of the paper" not in text and "within" not in text  # no tolerance given
 
 
+def test_the_summary_at_the_top_gives_each_tables_verdict(tmp_path):
+    _two_entries(tmp_path)
+    text = _beats_table(tmp_path, "mnist/lenet-standard", "mnist/lenet-pgd_at")
+    summary, details = text.split("## T\n")
+    assert "## Summary" in summary
+    assert (
+        "- **T.** Claim: c. The claim does NOT hold: 1 significantly against it "
+        "(all 1 comparison measured)." in summary
+    )
+    assert "robust only under the first" not in summary and "only under the first" in details
+
+
 def test_a_verdict_on_part_of_the_rows_says_the_rest_are_not_measured(tmp_path):
     _two_entries(tmp_path)
     winner, loser, untrained = "mnist/lenet-pgd_at", "mnist/lenet-standard", "mnist/lenet-x"

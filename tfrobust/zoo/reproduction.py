@@ -86,28 +86,36 @@ def comparable(table, entries):
 
 
 def claim_verdict(table, entries):
-    """Sentences saying whether the claim holds on the rows measured so far."""
+    """Sentences saying whether the claim holds on the rows measured so far, and the
+    few of them that sum it up for the top of the page (`summary_markdown`)."""
     claim = table.get("claim")
     if not claim:
-        return []
+        return [], []
     metric, tolerance = claim["metric"], claim.get("tolerance")
     rows = [(name, entries[name]) for name in table["rows"] if name in entries]
-    lines = [f"Claim: {claim['text']}."]
+    lines, summary = [f"Claim: {claim['text']}."], []
     if len(rows) < len(table["rows"]):
         missing = [name for name in table["rows"] if name not in entries]  # or not comparable
         lines.append(f"Not yet measured: {', '.join(missing)}; the verdict covers the rest.")
-    pairs = []
+        summary.append(lines[-1])
+    pairs, within = [], 0
     for name, entry in rows:
         ours, paper = measured(entry, metric), entry.reported.get(metric, {}).get("accuracy")
         if ours is None or paper is None:
             continue
         pairs.append((name, ours, paper))
         if tolerance is not None:
+            within += abs(ours - paper) <= tolerance
             verdict = "within" if abs(ours - paper) <= tolerance else "NOT within"
             lines.append(
                 f"- {name}: {metric} {_pct(ours)} vs the paper's {_pct(paper)}: "
                 f"{verdict} {100 * tolerance:g} points."
             )
+    if tolerance is not None and pairs:
+        summary.append(
+            f"{within} of {len(pairs)} rows within {100 * tolerance:g} points of the paper's "
+            f"{metric}."
+        )
     tested, subject = claim.get("beats", []), "claim"
     if len(pairs) > 1:
         ours_order = [n for n, _, _ in sorted(pairs, key=lambda p: p[1])]
@@ -123,7 +131,9 @@ def claim_verdict(table, entries):
         )
         if not tested:  # an order claim: each neighbour in the paper's order
             tested, subject = list(zip(paper_order[1:], paper_order[:-1])), "paper's order"
-    lines += beats_verdict(tested, metric, entries, subject)
+    verdict = beats_verdict(tested, metric, entries, subject)
+    lines += verdict
+    summary += [line.removeprefix("- ") for line in verdict[-1:]]
     # A defense that masks gradients can look strong under the claim's attack alone.
     lower = [name for name, entry in rows if _below_worst_case(entry, metric)]
     worst = lower and beats_verdict(tested, "worst", entries, f"{subject}, under the worst case,")
@@ -133,7 +143,8 @@ def claim_verdict(table, entries):
             f"included), which is below {metric} for {', '.join(lower)}:"
         )
         lines += ["  " + line for line in worst]
-    return lines
+        summary.append(worst[-1].removeprefix("- "))
+    return lines, summary
 
 
 def _below_worst_case(entry, metric):
@@ -164,7 +175,8 @@ def compare(winner, loser, metric):
 
 
 def beats_verdict(beats, metric, entries, claim="claim"):
-    """Whether each `[winner, loser]` pair holds on `metric`, against the sampling error."""
+    """Whether each `[winner, loser]` pair holds on `metric`, against the sampling error;
+    the last line is the verdict over all pairs."""
     from tfrobust.evaluation.paired import LEVEL
 
     lines, results = [], []
@@ -211,6 +223,27 @@ def beats_verdict(beats, metric, entries, claim="claim"):
     return lines
 
 
+def summary_markdown(tables, entries):
+    """One item per table with a claim: the claim and `claim_verdict`'s summing-up."""
+    items = []
+    for table in tables:
+        verdict, summary = claim_verdict(table, comparable(table, entries))
+        if verdict:
+            items.append(f"- **{table['title']}.** {verdict[0]} " + " ".join(summary))
+    if not items:
+        return ""
+    return "\n".join(
+        [
+            "## Summary",
+            "",
+            "Whether each claim holds at this scale; the evidence is under each table.",
+            "",
+        ]
+        + items
+        + [""]
+    )
+
+
 def table_markdown(table, all_entries):
     entries = comparable(table, all_entries)
     columns = table["columns"]
@@ -242,7 +275,7 @@ def table_markdown(table, all_entries):
             + " | ".join(cells)
             + f" | {_pct(measured(entry, 'worst'))} | {entry.n} |"
         )
-    verdict = claim_verdict(table, entries)
+    verdict, _ = claim_verdict(table, entries)
     return "\n".join(
         lines
         + ([""] + verdict if verdict else [])
@@ -330,6 +363,7 @@ def write_reproduction(models_root, out_dir):
         "look strong under one attack.",
         "",
     ]
+    parts.append(summary_markdown(tables, entries))
     for table in tables:
         parts.append(table_markdown(table, entries))
         plot_table(table, entries, out_dir / f"{table['id']}.png")

@@ -24,6 +24,7 @@ from tfrobust.zoo.eps_text import threat_text
 from tfrobust.zoo.files import atomic_path
 from tfrobust.zoo.files import write_text
 from tfrobust.zoo.reproduction import TABLES
+from tfrobust.zoo.reproduction import summary_markdown
 from tfrobust.zoo.reproduction import table_markdown
 
 ASSETS = pathlib.Path(__file__).resolve().parent / "site_assets"
@@ -145,7 +146,7 @@ def reproduction_page(root, entries):
     import yaml
 
     tables = yaml.safe_load((root / TABLES).read_text()) if (root / TABLES).is_file() else []
-    parts = []
+    parts = [summary_markdown(tables, entries)]
     for table in tables:
         text = table_markdown(table, entries)
         text = re.sub(
