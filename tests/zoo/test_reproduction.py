@@ -1,6 +1,7 @@
 """`tfrobust zoo reproduction`: tables from the entries' eval.json, claims checked on them."""
 
 import json
+import pathlib
 import shutil
 
 import numpy as np
@@ -281,3 +282,13 @@ def test_the_plot_keeps_one_attack_set_along_epsilon_and_crosses_the_full_suite(
 def test_a_table_with_no_cross_has_no_caption_for_it(tmp_path):
     _zoo(tmp_path, {"norm": "linf", "eps": 0.3})
     assert "a cross is" not in write_reproduction(tmp_path, tmp_path / "docs").read_text()
+
+
+def test_the_committed_page_is_what_zoo_reproduction_writes(tmp_path):
+    """docs/reproduction.md is regenerated with every published entry (the plots too,
+    compared here through the page, as their bytes depend on matplotlib's version)."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    written = write_reproduction(root / "models", tmp_path).read_text()
+    assert written == (root / "docs" / "reproduction.md").read_text(), (
+        "run `tfrobust zoo reproduction`"
+    )

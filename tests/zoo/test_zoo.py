@@ -9,6 +9,8 @@ import pytest
 from tfrobust import data
 from tfrobust import zoo
 from tfrobust.data.checksums import sha256
+from tfrobust.zoo.entry import models_dir
+from tfrobust.zoo.leaderboard import leaderboard
 
 NAME = "mnist/lenet-pgd_at"
 
@@ -95,3 +97,8 @@ def test_leaderboard_lists_every_entry(zoo_root, tmp_path):
     assert f"[{NAME}]({NAME}/MODEL_CARD.md)" in text and "Linf 0.3" in text
     checks = zoo.find_entries(root)[NAME].summary.sanity
     assert text.rstrip().endswith(f"| {len(checks)}/{len(checks)} passed |")
+
+
+def test_the_committed_leaderboard_is_what_zoo_leaderboard_writes():
+    written = leaderboard(zoo.find_entries(models_dir()))
+    assert written == (models_dir() / "README.md").read_text(), "run `tfrobust zoo leaderboard`"
