@@ -8,7 +8,7 @@ that speed. Random inputs cost what images do; data loading is not timed (it
 is prefetched in parallel during training).
 
     python benchmarks/recipe_throughput.py recipes/trades_cifar10_resnet18.yaml ... \
-        [--scale cpu] [--steps 4]
+        [--scale cpu] [--steps 4] [--set KEY=VALUE ...]
 
 Run it on a quiet machine: the output records the load average.
 """
@@ -52,11 +52,19 @@ def main():
     parser.add_argument("recipes", nargs="+", help="recipe YAML files")
     parser.add_argument("--scale", default="cpu", help="the recipes' scale (default cpu)")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per recipe")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, as `tfrobust train --set`",
+    )
     args = parser.parse_args()
 
     rows = []
     for path in args.recipes:
-        recipe = load_recipe(path, args.scale)
+        recipe = load_recipe(path, args.scale, args.overrides)
         speed, params = images_per_second(recipe, args.steps)
         images = recipe.training.epochs * build.steps_per_epoch(recipe) * recipe.training.batch_size
         rows.append(

@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import importlib.util
 import math
 import os
 import pathlib
@@ -15,7 +16,8 @@ from tfrobust.training.l2_sgd import L2SGD
 
 
 def datasets(recipe, first_epoch=0):
-    """`(train, validation)` `tf.data` pipelines as the recipe describes them.
+    """`(train, validation)` `tf.data` pipelines as the recipe describes them (NumPy
+    `PyDataset`s where TensorFlow is not installed: `data.numpy_epochs`).
 
     Both come from the training split: `dataset.validation` holds a seeded
     sample of it out (`data.epochs.holdout`), so the test split is touched
@@ -28,14 +30,10 @@ def datasets(recipe, first_epoch=0):
     yield `({"image": x, "saliency": s}, y)`: each image with its map, which
     travels with it through the shuffle and the crop-and-flip augmentation.
     """
-    import tensorflow as tf
-
     from tfrobust import data
-    from tfrobust.data.augment import augment
     from tfrobust.data.epochs import holdout
-    from tfrobust.data.epochs import training_batches
 
-    config, training = recipe.dataset, recipe.training
+    config = recipe.dataset
     images, labels, _ = data.load_uint8(config.name, "train", config.data_dir)
     train_index, val_index = holdout(len(images), config.validation.n, config.validation.seed)
     if config.n_train is not None:
@@ -47,9 +45,26 @@ def datasets(recipe, first_epoch=0):
             )
         train_index = train_index[: config.n_train]
     with_maps = recipe.saliency is not None and recipe.saliency.source != "online"
-    channels = images.shape[-1]
 
-    def prepare(rows, seed, augmenting=config.augment):
+    def arrays(index):
+        if not with_maps:
+            return images[index], labels[index]
+        return images[index], saliency_maps(recipe, images, labels, index), labels[index]
+
+    streams = _tf_streams if importlib.util.find_spec("tensorflow") else _numpy_streams
+    return streams(recipe, arrays(train_index), arrays(val_index), with_maps, first_epoch)
+
+
+def _tf_streams(recipe, train_arrays, val_arrays, with_maps, first_epoch):
+    import tensorflow as tf
+
+    from tfrobust.data.augment import augment
+    from tfrobust.data.epochs import training_batches
+
+    training = recipe.training
+    channels = train_arrays[0].shape[-1]
+
+    def prepare(rows, seed, augmenting=recipe.dataset.augment):
         x = tf.cast(rows[0], tf.float32) / 255.0
         if not with_maps:
             return (augment(x, seed) if augmenting else x), rows[1]
@@ -59,13 +74,8 @@ def datasets(recipe, first_epoch=0):
             x, s = both[..., :channels], both[..., channels:]
         return {"image": x, "saliency": s}, rows[2]
 
-    def arrays(index):
-        if not with_maps:
-            return images[index], labels[index]
-        return images[index], saliency_maps(recipe, images, labels, index), labels[index]
-
     train = training_batches(
-        arrays(train_index),
+        train_arrays,
         prepare,
         training.batch_size,
         steps_per_epoch(recipe),
@@ -74,12 +84,42 @@ def datasets(recipe, first_epoch=0):
         first_epoch,
     )
     validation = (
-        tf.data.Dataset.from_tensor_slices(arrays(val_index))
+        tf.data.Dataset.from_tensor_slices(val_arrays)
         .map(lambda *rows: prepare(rows, None, augmenting=False))
         .batch(training.batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
     return train, validation
+
+
+def _numpy_streams(recipe, train_arrays, val_arrays, with_maps, first_epoch):
+    """`_tf_streams` as NumPy `PyDataset`s, where TensorFlow is not installed (JAX)."""
+    from tfrobust.data.numpy_epochs import EpochBatches
+    from tfrobust.data.numpy_epochs import FixedBatches
+    from tfrobust.data.numpy_epochs import augment_batch
+
+    training = recipe.training
+    channels = train_arrays[0].shape[-1]
+
+    def prepare(rows, rng):
+        x = rows[0].astype(np.float32) / 255.0
+        if with_maps:
+            x = np.concatenate([x, rows[1].astype(np.float32)], axis=-1)
+        if rng is not None and recipe.dataset.augment:  # one crop and flip for image and map
+            x = augment_batch(x, rng)
+        if not with_maps:
+            return x, rows[1]
+        return {"image": x[..., :channels], "saliency": x[..., channels:]}, rows[2]
+
+    train = EpochBatches(
+        train_arrays,
+        prepare,
+        training.batch_size,
+        steps_per_epoch(recipe),
+        training.seed,
+        first_epoch,
+    )
+    return train, FixedBatches(val_arrays, prepare, training.batch_size)
 
 
 def saliency_maps(recipe, images, labels, index):

@@ -10,6 +10,7 @@ evaluation, and the evaluation batch by batch (`eval_parts/`).
 
 import dataclasses
 import datetime
+import importlib.util
 import json
 import os
 import pathlib
@@ -100,7 +101,20 @@ def machine():
             text += ", oneDNN"
         accelerators = sorted({d.device_type for d in tf.config.list_logical_devices()} - {"CPU"})
         text += "".join(f", {a}" for a in accelerators)
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        text += "".join(f", {d.device_kind}" for d in jax.devices() if d.platform != "cpu")
     return text
+
+
+def _epoch_log(folder):
+    """TensorBoard logs, or a CSV of the epochs' metrics where TensorFlow, which writes
+    them, is not installed (JAX)."""
+    if importlib.util.find_spec("tensorflow"):
+        return keras.callbacks.TensorBoard(str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    return keras.callbacks.CSVLogger(str(folder / "epochs.csv"), append=True)
 
 
 def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
@@ -135,7 +149,7 @@ def fit(recipe, out_dir, strategy, verbose="auto", callbacks=()):
         time.time() - start,
     )
     callbacks = [
-        keras.callbacks.TensorBoard(str(out_dir / "logs")),
+        _epoch_log(out_dir / "logs"),
         backup.EpochBackup(out_dir / BACKUP),
         EpochTimes(out_dir / zoo_entry.TRAINING_TIME),
         *([EpsilonWarmup(warmup)] if warmup else []),
