@@ -40,6 +40,12 @@ def add_parser(subparsers):
     parser.add_argument(
         "--check", action="store_true", help="only validate the recipe and print it resolved"
     )
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train (or resume) and save the model, without evaluating; the same command "
+        "without this flag evaluates it later",
+    )
     parser.set_defaults(func=run)
 
 
@@ -69,6 +75,10 @@ def run(args):
     command = "tfrobust " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     strategy = make_strategy(args.strategy)
     print(where_results_go(out))
+    if args.train_only:
+        runner.trained(recipe, out, strategy)
+        print(f"trained: {out}/model.keras; evaluate it by running the command without --train-only")
+        return 0
     summary = runner.run_recipe(recipe, out, strategy, command)
     print(
         f"clean {summary.clean_accuracy:.2%}, robust {summary.robust_accuracy:.2%} "

@@ -236,17 +236,23 @@ def publish(out_dir, name, models_root):
     return target
 
 
-def run_recipe(recipe, out_dir, strategy, command, verbose="auto", progress=True):
-    """Train, evaluate and write the zoo entry into `out_dir`; return the summary."""
+def trained(recipe, out_dir, strategy, verbose="auto"):
+    """The run's classifier: the one an earlier run saved in `out_dir` (stopped while
+    evaluating, or told to train only), else trained now (`fit`, which saves it)."""
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / zoo_entry.WEIGHTS
-    if weights.is_file():  # trained by an earlier run that was stopped while evaluating
+    if weights.is_file():
         from tfrobust.saving import load_keras
 
-        classifier = load_keras(weights)
-    else:  # `fit` saves the model before evaluating: a kill now loses no training
-        classifier = fit(recipe, out_dir, strategy, verbose)
+        return load_keras(weights)
+    return fit(recipe, out_dir, strategy, verbose)
+
+
+def run_recipe(recipe, out_dir, strategy, command, verbose="auto", progress=True):
+    """Train, evaluate and write the zoo entry into `out_dir`; return the summary."""
+    out_dir = pathlib.Path(out_dir)
+    classifier = trained(recipe, out_dir, strategy, verbose)
     summary = evaluate(recipe, classifier, progress, resume_dir=out_dir / "eval_parts")
     write_entry(out_dir, recipe, summary, command)
     return summary

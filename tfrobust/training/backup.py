@@ -7,7 +7,8 @@ the weights, the training attack's variables (SAT's alpha^t, which
 random states of every `keras.random.SeedGenerator` (the training attack's,
 dropout's), which `save_weights` leaves out. The weights are saved in shards
 of at most 4 MiB (`SHARD_GB`), so that a stopped run's state can be committed
-to `models/pending/` (5 MB per file) as long as no single variable is larger.
+to `models/pending/` (5 MB per file), or, where one variable is larger (Keras
+does not split a variable), of the largest variable's size.
 The data order and augmentation are a function of the epoch number
 (`tfrobust.data.training_batches`), so the epoch to resume from
 (`completed_epochs`) is all the data pipeline needs.
@@ -73,6 +74,12 @@ def restore(model, folder):
     return epoch
 
 
+def _shard_gb(model):
+    """`SHARD_GB`, or a little over the largest variable's size where that is larger."""
+    largest = max(keras.ops.convert_to_numpy(v).nbytes for v in model.variables)
+    return max(SHARD_GB, 1.25 * largest / 1024**3)
+
+
 class EpochBackup(keras.callbacks.Callback):
     """Saves the training state after every epoch to `folder/epoch-<n>/` (see module doc)."""
 
@@ -85,7 +92,7 @@ class EpochBackup(keras.callbacks.Callback):
         tmp = self.folder / f".epoch-{done}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        self.model.save_weights(tmp / WEIGHTS, max_shard_size=SHARD_GB)
+        self.model.save_weights(tmp / WEIGHTS, max_shard_size=_shard_gb(self.model))
         states = {
             f"s{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_seed_states(self.model))
         }
