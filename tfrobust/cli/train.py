@@ -77,7 +77,7 @@ def run(args):
     print(where_results_go(out))
     if args.train_only:
         runner.trained(recipe, out, strategy)
-        print(f"trained: {out}/model.keras; evaluate it by running the command without --train-only")
+        print(f"trained: {out}/model.keras; evaluate it with the same command, no --train-only")
         return 0
     summary = runner.run_recipe(recipe, out, strategy, command)
     print(
