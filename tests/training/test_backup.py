@@ -44,3 +44,25 @@ def test_a_backup_larger_than_the_commit_limit_is_split_and_restores_exactly(tmp
         np.testing.assert_array_equal(np.asarray(saved), np.asarray(loaded))
     momenta = [v for v in resumed.optimizer.variables if "momentum" in v.path]
     assert momenta and all(np.any(np.asarray(v)) for v in momenta)
+
+
+def test_a_variable_larger_than_a_shard_is_backed_up_whole(tmp_path):
+    """Keras does not split a variable: full-width ResNet-18's 512x512 3x3 kernels (9.4 MB)
+    once stopped the run at its first backup."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 1600)).astype("float32"), rng.integers(0, 10, size=8)
+    trained = keras.Sequential(
+        [keras.Input((1600,)), keras.layers.Dense(1600), keras.layers.Dense(10)]
+    )
+    trained.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    trained.fit(x, y, epochs=1, verbose=0, callbacks=[backup.EpochBackup(tmp_path)])
+
+    largest = max(p.stat().st_size for p in (tmp_path / "epoch-1").iterdir())
+    assert largest > 1600 * 1600 * 4 > COMMIT_LIMIT
+    resumed = keras.Sequential(
+        [keras.Input((1600,)), keras.layers.Dense(1600), keras.layers.Dense(10)]
+    )
+    resumed.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    assert backup.restore(resumed, tmp_path) == 1
+    for saved, loaded in zip(trained.variables, resumed.variables):
+        np.testing.assert_array_equal(np.asarray(saved), np.asarray(loaded))

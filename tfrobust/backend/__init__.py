@@ -9,7 +9,9 @@ workers lives here too: `make_strategy` (`strategy.py`) builds the
 around Keras's `fit` under MultiWorkerMirroredStrategy; on JAX the first
 raises with the `keras.distribution` equivalent and the second is inert. The
 rest of tfrobust imports these only from here. (Input pipelines are `tf.data`
-on every backend, as Keras's own are: they are not backend-specific.)
+on every backend, as Keras's own are: they are not backend-specific; only a
+JAX install without TensorFlow gets the recipes' batches from NumPy,
+`tfrobust.data.numpy_epochs`.)
 """
 
 import keras

@@ -47,14 +47,17 @@ class EpochBatches(keras.utils.PyDataset):
         super().__init__(workers=4)
         self.arrays, self.prepare = arrays, prepare
         self.batch_size, self.steps, self.seed = batch_size, steps_per_epoch, seed
-        self.epoch = first_epoch - 1  # `on_epoch_begin` moves it to the epoch being run
+        self.epoch, self._begun = first_epoch, False
+
+    def on_epoch_begin(self):
+        """Move to the next epoch, except at the first: Keras may read a batch or two
+        before it (TensorFlow, for the element spec), which are the first epoch's."""
+        self.epoch += self._begun
+        self._begun = True
 
     @property
     def num_batches(self):
         return self.steps
-
-    def on_epoch_begin(self):
-        self.epoch += 1
 
     def __getitem__(self, step):
         per_pass = math.ceil(len(self.arrays[0]) / self.batch_size)

@@ -10,7 +10,6 @@ evaluation, and the evaluation batch by batch (`eval_parts/`).
 
 import dataclasses
 import datetime
-import importlib.util
 import json
 import os
 import pathlib
@@ -111,7 +110,7 @@ def machine():
 def _epoch_log(folder):
     """TensorBoard logs, or a CSV of the epochs' metrics where TensorFlow, which writes
     them, is not installed (JAX)."""
-    if importlib.util.find_spec("tensorflow"):
+    if build.tensorflow_installed():
         return keras.callbacks.TensorBoard(str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     return keras.callbacks.CSVLogger(str(folder / "epochs.csv"), append=True)
