@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from tfrobust import data
+from tfrobust.cli.options import add_overrides
 from tfrobust.recipes import build
 from tfrobust.recipes.load import load_recipe
 
@@ -52,14 +53,7 @@ def main():
     parser.add_argument("recipes", nargs="+", help="recipe YAML files")
     parser.add_argument("--scale", default="cpu", help="the recipes' scale (default cpu)")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per recipe")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe value, as `tfrobust train --set`",
-    )
+    add_overrides(parser)
     args = parser.parse_args()
 
     rows = []

@@ -22,6 +22,18 @@ def parse_eps(text):
     return value
 
 
+def add_overrides(parser):
+    """`--set KEY=VALUE`, repeatable: recipe values overridden (`recipes.load_recipe`)."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. --set training.epochs=3",
+    )
+
+
 class DownloadProgress:
     """A rich progress bar for a weights download (`tfrobust.zoo.download`)."""
 

@@ -7,6 +7,8 @@ to resume an interrupted run from its last completed epoch.
 import shlex
 import sys
 
+from tfrobust.cli.options import add_overrides
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -14,14 +16,7 @@ def add_parser(subparsers):
     )
     parser.add_argument("recipe", help="a recipe file, e.g. recipes/pgd_at_mnist_lenet.yaml")
     parser.add_argument("--scale", help="a named scale of the recipe, e.g. cpu")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe value, e.g. --set training.epochs=3",
-    )
+    add_overrides(parser)
     parser.add_argument("--out", help="run folder (default runs/<recipe name>[-<scale>])")
     parser.add_argument(
         "--strategy",
