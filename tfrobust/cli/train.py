@@ -46,9 +46,15 @@ def add_parser(subparsers):
 
 def where_results_go(out):
     """Told before a run that may take hours, so users can watch it and find what it wrote."""
+    from tfrobust.recipes.build import tensorflow_installed
+
+    logs = (
+        f"TensorBoard logs in {out}/logs/ (tensorboard --logdir {out}/logs)"
+        if tensorflow_installed()
+        else f"each epoch's metrics in {out}/logs/epochs.csv"
+    )
     return (
-        f"Training, then evaluating, in the run folder {out}/: TensorBoard logs in "
-        f"{out}/logs/ (tensorboard --logdir {out}/logs), each finished attack in "
+        f"Training, then evaluating, in the run folder {out}/: {logs}, each finished attack in "
         f"{out}/eval_parts/, and at the end the zoo entry (model.keras, eval.json, "
         "MODEL_CARD.md). Run the same command again to resume."
     )
