@@ -9,6 +9,7 @@ one saw. The draws come from NumPy's generator, not TensorFlow's stateless
 ops: the two streams hold different crops of the same distribution.
 """
 
+import functools
 import math
 
 import keras
@@ -59,12 +60,14 @@ class EpochBatches(keras.utils.PyDataset):
     def num_batches(self):
         return self.steps
 
+    @functools.lru_cache(maxsize=4)  # drawn once per pass, not once per batch
+    def _order(self, epoch, npass):
+        return np.random.default_rng([self.seed, epoch, npass]).permutation(len(self.arrays[0]))
+
     def __getitem__(self, step):
         per_pass = math.ceil(len(self.arrays[0]) / self.batch_size)
         npass, b = divmod(step, per_pass)
-        order = np.random.default_rng([self.seed, self.epoch, npass]).permutation(
-            len(self.arrays[0])
-        )
+        order = self._order(self.epoch, npass)
         index = order[b * self.batch_size : (b + 1) * self.batch_size]
         rng = np.random.default_rng([self.seed, self.epoch, npass, b, 1])
         return self.prepare(tuple(a[index] for a in self.arrays), rng)
