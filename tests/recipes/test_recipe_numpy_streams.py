@@ -8,6 +8,7 @@ import keras
 import pytest
 
 from tfrobust import data
+from tfrobust import installed
 from tfrobust.backend import make_strategy
 from tfrobust.data import numpy_epochs
 from tfrobust.recipes import build
@@ -19,7 +20,7 @@ RECIPE = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "pgd_at_mnist
 
 @pytest.mark.jax
 def test_fit_without_tensorflow_draws_each_epoch_from_its_own_seed(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "tensorflow_installed", lambda: False)
+    monkeypatch.setattr(installed, "tensorflow_installed", lambda: False)
     drawn, fit_epoch = [], [None]  # (fit's epoch, the stream's) of each batch drawn
     getitem = numpy_epochs.EpochBatches.__getitem__
 

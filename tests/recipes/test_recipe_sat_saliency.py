@@ -1,9 +1,10 @@
 """SAT recipes train from precomputed saliency: a fixed model's maps (cached) or map files.
 
 Through the real call path, `build.datasets(recipe)`: the maps in the batches
-are the fixed model's saliency of those very images, they do not follow the
-model being trained, the cache is read on a second build and recomputed when
-the fixed model changes, and a recipe trains one compiled step from them.
+are the fixed model's saliency of those very images (from `tf.data` and, where
+TensorFlow is not installed, from NumPy), they do not follow the model being
+trained, the cache is read on a second build and recomputed when the fixed
+model changes, and a recipe trains one compiled step from them.
 """
 
 import json
@@ -16,6 +17,7 @@ import yaml
 from keras import ops
 
 from tfrobust import data
+from tfrobust import installed
 from tfrobust import saliency
 from tfrobust.data.epochs import holdout
 from tfrobust.recipes import RecipeError
@@ -82,10 +84,22 @@ def tiny_recipe(tmp_path, model_path, method="gradient", method_args=None, **dat
     return load_recipe(path)
 
 
+@pytest.fixture(params=["tf.data", "numpy"])
+def streams(request, monkeypatch):
+    """Both ways `build.datasets` makes its batches: `tf.data`, or NumPy `PyDataset`s
+    where TensorFlow is not installed."""
+    if request.param == "numpy":
+        monkeypatch.setattr(installed, "tensorflow_installed", lambda: False)
+    return request.param
+
+
 def batches(ds):
-    """Images, maps and labels of a whole dataset, in its order."""
+    """Images, maps and labels of a whole dataset (`tf.data` or `PyDataset`), in its order."""
+    elements = ds
+    if isinstance(ds, keras.utils.PyDataset):
+        elements = (ds[b] for b in range(ds.num_batches))
     xs, ss, ys = [], [], []
-    for inputs, y in ds:
+    for inputs, y in elements:
         assert set(inputs) == {"image", "saliency"}
         xs.append(np.asarray(inputs["image"]))
         ss.append(np.asarray(inputs["saliency"]))
@@ -102,7 +116,9 @@ def source_index(images, split, n):
 
 @pytest.mark.jax
 @pytest.mark.parametrize("method", ["gradient", "grad_cam"])
-def test_maps_in_the_batches_are_the_fixed_models_saliency_of_those_images(tmp_path, method):
+def test_maps_in_the_batches_are_the_fixed_models_saliency_of_those_images(
+    tmp_path, method, streams
+):
     model = fixed_model(tmp_path / "standard.keras")
     recipe = tiny_recipe(tmp_path, tmp_path / "standard.keras", method)
     train, validation = build.datasets(recipe)
@@ -120,7 +136,7 @@ def test_maps_in_the_batches_are_the_fixed_models_saliency_of_those_images(tmp_p
 
 
 @pytest.mark.jax
-def test_augmented_maps_are_cropped_and_flipped_with_their_images(tmp_path):
+def test_augmented_maps_are_cropped_and_flipped_with_their_images(tmp_path, streams):
     """A linear model with unit weights: its Integrated Gradients map is the image itself."""
     model = keras.Sequential(
         [

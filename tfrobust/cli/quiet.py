@@ -8,12 +8,13 @@ wrote is replayed if the import fails, so a broken install is still reported.
 """
 
 import contextlib
-import importlib.util
 import logging
 import os
 import sys
 import tempfile
 import warnings
+
+from tfrobust import installed
 
 
 @contextlib.contextmanager
@@ -38,7 +39,7 @@ def _stderr_captured():
 def silence_tensorflow():
     """Import TensorFlow and find its devices with its C++ and Python logs hushed
     (nothing to hush on a JAX install without it)."""
-    if importlib.util.find_spec("tensorflow") is None:
+    if not installed.tensorflow_installed():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _stderr_captured():

@@ -7,6 +7,7 @@ to resume an interrupted run from its last completed epoch.
 import shlex
 import sys
 
+from tfrobust import installed
 from tfrobust.cli.options import add_overrides
 
 
@@ -46,11 +47,9 @@ def add_parser(subparsers):
 
 def where_results_go(out):
     """Told before a run that may take hours, so users can watch it and find what it wrote."""
-    from tfrobust.recipes.build import tensorflow_installed
-
     logs = (
         f"TensorBoard logs in {out}/logs/ (tensorboard --logdir {out}/logs)"
-        if tensorflow_installed()
+        if installed.tensorflow_installed()
         else f"each epoch's metrics in {out}/logs/epochs.csv"
     )
     return (

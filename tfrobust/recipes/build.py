@@ -2,7 +2,6 @@
 
 import contextlib
 import dataclasses
-import importlib.util
 import math
 import os
 import pathlib
@@ -10,15 +9,10 @@ import pathlib
 import keras
 import numpy as np
 
+from tfrobust import installed
 from tfrobust.recipes import registry
 from tfrobust.recipes.validation import RecipeError
 from tfrobust.training.l2_sgd import L2SGD
-
-
-def tensorflow_installed():
-    """Whether TensorFlow can be imported: JAX images of GPU clouds often lack it, and
-    a run there draws its batches in NumPy and logs its epochs to a CSV file."""
-    return importlib.util.find_spec("tensorflow") is not None
 
 
 def datasets(recipe, first_epoch=0):
@@ -57,7 +51,7 @@ def datasets(recipe, first_epoch=0):
             return images[index], labels[index]
         return images[index], saliency_maps(recipe, images, labels, index), labels[index]
 
-    streams = _tf_streams if tensorflow_installed() else _numpy_streams
+    streams = _tf_streams if installed.tensorflow_installed() else _numpy_streams
     return streams(recipe, arrays(train_index), arrays(val_index), with_maps, first_epoch)
 
 

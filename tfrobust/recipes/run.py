@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import yaml
 
+from tfrobust import installed
 from tfrobust.recipes import build
 from tfrobust.recipes.validation import RecipeError
 from tfrobust.training.eps_warmup import EpsilonWarmup
@@ -110,7 +111,7 @@ def machine():
 def _epoch_log(folder):
     """TensorBoard logs, or a CSV of the epochs' metrics where TensorFlow, which writes
     them, is not installed (JAX)."""
-    if build.tensorflow_installed():
+    if installed.tensorflow_installed():
         return keras.callbacks.TensorBoard(str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     return keras.callbacks.CSVLogger(str(folder / "epochs.csv"), append=True)
