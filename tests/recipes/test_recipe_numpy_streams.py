@@ -11,7 +11,6 @@ from tfrobust import data
 from tfrobust import installed
 from tfrobust.backend import make_strategy
 from tfrobust.data import numpy_epochs
-from tfrobust.recipes import build
 from tfrobust.recipes import load_recipe
 from tfrobust.recipes import run
 
