@@ -49,6 +49,9 @@ class EpochBatches(keras.utils.PyDataset):
         self.arrays, self.prepare = arrays, prepare
         self.batch_size, self.steps, self.seed = batch_size, steps_per_epoch, seed
         self.epoch, self._begun = first_epoch, False
+        # Each pass's permutation drawn once, not once per batch; cached per instance, so
+        # the cache holds no other stream (and its arrays) alive.
+        self._order = functools.lru_cache(maxsize=2)(self._permutation)
 
     def on_epoch_begin(self):
         """Move to the next epoch, except at the first: Keras may read a batch or two
@@ -60,8 +63,7 @@ class EpochBatches(keras.utils.PyDataset):
     def num_batches(self):
         return self.steps
 
-    @functools.lru_cache(maxsize=4)  # drawn once per pass, not once per batch
-    def _order(self, epoch, npass):
+    def _permutation(self, epoch, npass):
         return np.random.default_rng([self.seed, epoch, npass]).permutation(len(self.arrays[0]))
 
     def __getitem__(self, step):
